@@ -1,0 +1,2 @@
+// placeholder until core/quant lands
+namespace qp::quant {}
