@@ -26,7 +26,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config dpkg-dev xz-utils gzip
   emscripten nodejs clang-16 lld-16
   libxnnpack-dev libpthreadpool-dev
-  libonnx-dev libonnx-testdata protobuf-compiler libprotobuf-dev
+  libonnx-dev libonnx-testdata protobuf-compiler libprotobuf-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   chromium fonts-dejavu-core
   dataset-fashion-mnist python3-onnx python3-numpy

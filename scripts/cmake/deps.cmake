@@ -7,6 +7,7 @@
 #   QP_ONNX_PROTO        onnx.proto from Debian libonnx-dev (optimize_for = LITE_RUNTIME)
 #   qp::xnnpack          Debian libxnnpack + libpthreadpool (native only)
 #   qp::benchmark        Google Benchmark (native only)
+#   qp::zlib             zlib for gzip'd IDX files (native only; the browser inflates in JS)
 #   qp::imgui            Dear ImGui 1.86 core + GLFW/OpenGL3 backends (Emscripten only)
 
 function(qp_require_path path what)
@@ -89,6 +90,11 @@ else()
     target_link_libraries(qp_xnnpack INTERFACE ${QP_XNNPACK_LIB} ${QP_PTHREADPOOL_LIB})
     add_library(qp::xnnpack ALIAS qp_xnnpack)
   endif()
+
+  find_package(ZLIB REQUIRED)
+  add_library(qp_zlib INTERFACE)
+  target_link_libraries(qp_zlib INTERFACE ZLIB::ZLIB)
+  add_library(qp::zlib ALIAS qp_zlib)
 
   if(QP_BUILD_BENCH)
     find_package(benchmark QUIET)
