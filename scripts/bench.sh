@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Benchmarks (never tests): builds the bench programs natively and with Emscripten, runs each one
+# natively, under node and in headless Chromium, and writes what they print (JSON lines) to
+# build/bench/<program>-<env>.jsonl plus a combined table build/bench/report.md.
+#   ./scripts/bench.sh [quant] [kernels] ...     (default: every program that exists)
+# Programs print one JSON object per line: {"bench": ..., "case": ..., "metric": ..., "value": ...}
+# plus optional fields; scripts/bench/report.mjs tabulates them with ratios.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export NODE_PATH=/usr/share/nodejs
+OUT="$ROOT/build/bench"; mkdir -p "$OUT"
+[ "${QP_SKIP_SETUP:-0}" = 1 ] || ./scripts/setup.sh
+
+PROGRAMS=("$@")
+if [ "${#PROGRAMS[@]}" = 0 ]; then
+  for d in scripts/bench/*/; do PROGRAMS+=("$(basename "$d")"); done
+fi
+
+cmake --preset native >/dev/null && cmake --preset wasm >/dev/null
+for p in "${PROGRAMS[@]}"; do
+  target="bench_$p"
+  echo "[bench] building $target (native, wasm)"
+  cmake --build --preset native --target "$target" >/dev/null
+  cmake --build --preset wasm --target "$target" >/dev/null
+  native_bin="build/native/scripts/bench/$p/$target"
+  wasm_js="build/wasm/scripts/bench/$p/$target.js"
+  echo "[bench] $target native";   "$native_bin" | tee "$OUT/$p-native.jsonl"
+  echo "[bench] $target node";     node --no-experimental-fetch "$wasm_js" | tee "$OUT/$p-node.jsonl"
+  echo "[bench] $target chromium"; node scripts/bench/run_wasm_in_chromium.mjs "$wasm_js" | tee "$OUT/$p-chromium.jsonl"
+done
+node scripts/bench/report.mjs "$OUT" | tee "$OUT/report.md"
