@@ -1,2 +1,0 @@
-// placeholder until core/quant lands
-namespace qp::quant {}
