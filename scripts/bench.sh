@@ -2,7 +2,9 @@
 # Benchmarks (never tests): builds the bench programs natively and with Emscripten, runs each one
 # natively, under node and in headless Chromium, and writes what they print (JSON lines) to
 # build/bench/<program>-<env>.jsonl plus a combined table build/bench/report.md.
-#   ./scripts/bench.sh [quant] [kernels] ...     (default: every program that exists)
+#   ./scripts/bench.sh [quant] [kernels] [e2e] ...   (default: every program that exists)
+# e2e writes the float and QDQ models to build/bench/models/{mlp,cnn,mbv2}.{fp32,qdq_u8,qdq_s8}.onnx
+# (stable paths, so anyone can rerun other engines on them) and times every engine in Chromium.
 # Programs print one JSON object per line: {"bench": ..., "case": ..., "metric": ..., "value": ...}
 # plus optional fields; scripts/bench/report.mjs tabulates them with ratios.
 set -euo pipefail
@@ -19,6 +21,13 @@ fi
 
 cmake --preset native >/dev/null && cmake --preset wasm >/dev/null
 for p in "${PROGRAMS[@]}"; do
+  if [ "$p" = e2e ]; then
+    # End to end: the same ONNX files fed to every engine in headless Chromium (one thread).
+    echo "[bench] e2e: writing models to build/bench/models"
+    /usr/bin/python3 scripts/bench/make_models.py --out "$OUT/models"
+    node scripts/bench/e2e/run_e2e.mjs --models "$OUT/models" --runs "${QP_E2E_RUNS:-50}" | tee "$OUT/e2e-chromium.jsonl"
+    continue
+  fi
   target="bench_$p"
   echo "[bench] building $target (native, wasm)"
   cmake --build --preset native --target "$target" >/dev/null

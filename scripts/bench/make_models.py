@@ -269,6 +269,26 @@ def save(graph, path):
     onnx.save(model, path)
 
 
+def write_layers_json(net, json_path, bin_path):
+    """The same network for engines that cannot read ONNX (tfjs): layers + one float32 blob."""
+    import json
+    blob, layers = [], []
+    offset = 0
+    for L in net.layers:
+        d = {k: v for k, v in L.items() if k not in ("w", "b")}
+        for key in ("w", "b"):
+            if key in L:
+                arr = np.ascontiguousarray(L[key], np.float32)
+                d[key] = dict(offset=offset, shape=list(arr.shape))
+                blob.append(arr.ravel())
+                offset += arr.size
+        layers.append(d)
+    with open(json_path, "w") as f:
+        json.dump(dict(name=net.name, input_shape=net.input_shape, dynamic_batch=net.dynamic_batch,
+                       output=net.layers[-1]["output"], layers=layers), f)
+    np.concatenate(blob).astype("<f4").tofile(bin_path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="build/bench/models")
@@ -287,6 +307,8 @@ def main():
         write_qdq(net, ranges, os.path.join(args.out, f"{name}.qdq_u8.onnx"), signed=False)
         write_qdq(net, ranges, os.path.join(args.out, f"{name}.qdq_s8.onnx"), signed=True)
         # The saved input is one batch the model accepts (mbv2 has a fixed batch of 1).
+        write_layers_json(net, os.path.join(args.out, f"{name}.layers.json"),
+                          os.path.join(args.out, f"{name}.weights.bin"))
         np.save(os.path.join(args.out, f"{name}.input.npy"), calib if net.dynamic_batch else calib[:1])
         print(f"[make_models] {name}: {len(net.layers)} layers -> {args.out}/{name}.{{fp32,qdq_u8,qdq_s8}}.onnx")
 

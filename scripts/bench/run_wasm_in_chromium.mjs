@@ -21,7 +21,7 @@ if (!jsPath || !fs.existsSync(jsPath)) {
 }
 const dir = path.dirname(path.resolve(jsPath));
 const jsName = path.basename(jsPath);
-const ORIGIN = 'http://qplay.bench';
+const ORIGIN = 'http://localhost:9';  // routed by Playwright, never connected; localhost is a trustworthy origin, so COOP/COEP apply
 const MIME = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html',
                '.json': 'application/json', '.data': 'application/octet-stream' };
 const page_html = `<!doctype html><meta charset="utf-8"><title>bench</title><script>
