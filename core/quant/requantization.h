@@ -17,7 +17,7 @@ enum class RequantScheme : uint8_t {
   // rounding per operation (int->float, the multiply, the round). XNNPACK's default since 2021.
   kFp32 = 0,
   // gemmlowp/TFLite: out = clamp(RoundingDivideByPOT(SRDHM(acc << left, multiplier), right) + zp).
-  // Rounds half away from zero in the doubling-high-mul and in the shift (gemmlowp semantics).
+  // Rounds ties toward +inf in the doubling-high-mul and away from zero in the shift (gemmlowp).
   kQ31 = 1,
 };
 const char* RequantSchemeName(RequantScheme scheme);
@@ -88,8 +88,8 @@ inline int32_t RequantizeFp32(int32_t acc, float scale, const OutputQuant& out) 
   return MagicRoundFp32(x) + out.zero_point;
 }
 
-// gemmlowp: (a * b * 2) >> 31 rounded half away from zero; saturates the one overflow case
-// a == b == INT32_MIN.
+// gemmlowp: the high 32 bits of 2*a*b, i.e. a*b / 2^31 rounded to nearest with ties toward
+// +infinity (the +-2^30 nudge then a truncating division); saturates a == b == INT32_MIN.
 inline int32_t SaturatingRoundingDoublingHighMul(int32_t a, int32_t b) {
   if (a == b && a == INT32_MIN) return INT32_MAX;
   const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(b);
