@@ -1,0 +1,63 @@
+// The fp32 reference executor: prepares a validated graph (topological order, constant folding of
+// initializer-only subgraphs, shape inference) and runs it single-threaded, the batch inferred from
+// the inputs. Numerically it is the ONNX definition of each op (ops.h); quantized paths are
+// measured against it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/graph/graph.h"
+#include "core/graph/tensor.h"
+
+namespace qp {
+
+// Runs one node on concrete inputs (nullptr for omitted optional inputs); fills one Tensor per node
+// output (omitted optional outputs get an empty Tensor). Errors carry the node's description.
+Status RunNode(const Node& node, int64_t opset, const std::vector<const Tensor*>& inputs,
+               std::vector<Tensor>* outputs);
+
+// Output dtypes/shapes of one node from its inputs' ValueInfos; `constants[i]` is the value of
+// input i when it is known before run time (an initializer), else nullptr. Unknown dims come out
+// as kDynamicDim, an unknown rank as has_shape = false.
+Status InferNode(const Node& node, int64_t opset, const std::vector<const ValueInfo*>& inputs,
+                 const std::vector<const Tensor*>& constants, std::vector<ValueInfo>* outputs);
+
+// Replaces every node whose inputs are all initializers by initializers holding its outputs
+// (repeatedly, so whole initializer-only subgraphs fold). Outputs larger than `max_elements` are
+// left unfolded. Returns the number of folded nodes.
+Result<int> FoldConstants(Graph* g, int64_t max_elements = int64_t{1} << 24);
+
+// Fills g->value_info for every node output (and checks the declared graph outputs agree).
+Status InferShapes(Graph* g);
+
+struct ExecutorOptions {
+  GraphLimits limits;
+  bool fold_constants = true;
+};
+
+class Executor {
+ public:
+  // Validates (ValidateGraph + every node supported at g.opset), orders, folds and infers.
+  static Result<Executor> Create(Graph g, const ExecutorOptions& options = {});
+
+  // Inputs in graph input order; outputs in graph output order. Each input must have the declared
+  // dtype and rank and match every known dim ("input 'x': dim 1 is 3; the model expects 1").
+  Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const;
+  Result<std::vector<Tensor>> Run(const std::map<std::string, Tensor>& inputs) const;
+
+  const Graph& graph() const { return graph_; }
+  int folded_nodes() const { return folded_; }
+
+ private:
+  Executor() = default;
+  Graph graph_;
+  std::vector<size_t> order_;
+  // Per step in order_: values whose last use is this step (freed after it runs).
+  std::vector<std::vector<std::string>> release_;
+  int folded_ = 0;
+};
+
+}  // namespace qp
