@@ -1,0 +1,101 @@
+// Shared harness of the browser tests: serves the web bundle with scripts/serve.mjs on a free
+// port, launches Debian's Chromium headless through playwright-core, and drives the ImGui canvas
+// by widget label through the page's test hooks (window.qplay.itemRect / state).
+// Env: QP_WEB_DIST (bundle folder, default <repo>/build/wasm/web/dist),
+//      QP_ARTIFACTS (screenshots, default <repo>/build/browser-artifacts).
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../../scripts/serve.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '../..');
+const require = createRequire(path.join(repoRoot, 'tests', 'package.json'));
+const { chromium } = require('playwright-core');
+
+export const distDir = path.resolve(process.env.QP_WEB_DIST || path.join(repoRoot, 'build/wasm/web/dist'));
+export const artifactsDir = path.resolve(process.env.QP_ARTIFACTS || path.join(repoRoot, 'build/browser-artifacts'));
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader', '--enable-unsafe-webgpu',
+];
+
+export function checkBundle() {
+  for (const f of ['index.html', 'qplay.js', 'qplay.wasm']) {
+    if (!existsSync(path.join(distDir, f))) {
+      throw new Error(`web bundle incomplete: ${path.join(distDir, f)} missing ` +
+                      '(build target qp_web, or set QP_WEB_DIST)');
+    }
+  }
+}
+
+// Starts the server and the browser; returns { url, browser, close() }.
+export async function startEnv() {
+  checkBundle();
+  const { server, url } = await startServer({ dir: distDir, port: 0, quiet: true });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true,
+  });
+  return {
+    url, browser,
+    async close() {
+      await browser.close();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+// Opens the page and waits for window.qplay.ready (first frame drawn). Collects console
+// errors and page errors into `errors`. Returns { page, errors, firstFrameMs }.
+export async function openApp(env, { viewport = { width: 1280, height: 800 }, deviceScaleFactor = 1 } = {}) {
+  const context = await env.browser.newContext({ viewport, deviceScaleFactor });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  const t0 = Date.now();
+  await page.goto(env.url, { waitUntil: 'load' });
+  await page.evaluate(() => window.qplay.ready.then(() => true));
+  const firstFrameMs = Date.now() - t0;
+  return { page, context, errors, firstFrameMs };
+}
+
+export async function state(page) {
+  return page.evaluate(() => window.qplay.state());
+}
+
+// Waits until `frames` more frames have been drawn (state().frame grows).
+export async function waitFrames(page, frames = 3) {
+  const start = (await state(page)).frame;
+  await page.waitForFunction((target) => window.qplay.state().frame >= target, start + frames,
+                             { polling: 'raf', timeout: 20000 });
+}
+
+export async function itemRect(page, label) {
+  const r = await page.evaluate((l) => window.qplay.itemRect(l), label);
+  if (!r) throw new Error(`no widget labelled '${label}' in the last frame`);
+  return r;
+}
+
+// Clicks a widget by label at a relative position inside its rectangle (0.5, 0.5 = centre).
+export async function clickItem(page, label, fx = 0.5, fy = 0.5) {
+  const r = await itemRect(page, label);
+  await page.mouse.click(r.x + r.w * fx, r.y + r.h * fy);
+  await waitFrames(page, 2);
+}
+
+// Opens a combo by label and picks an entry by its visible text.
+export async function chooseCombo(page, comboLabel, entry) {
+  await clickItem(page, comboLabel);
+  await clickItem(page, entry);
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(artifactsDir, { recursive: true });
+  const file = path.join(artifactsDir, name);
+  writeFileSync(file, await page.screenshot());
+  return file;
+}

@@ -1,0 +1,102 @@
+// Platform main of the playground: GLFW window on the #canvas (WebGL2, "#version 300 es"), the
+// ImGui GLFW + OpenGL3 backends, and a requestAnimationFrame main loop. Owns the only global
+// device state; everything drawn lives in App (app.h).
+#include <GLES3/gl3.h>
+#include <GLFW/glfw3.h>
+#include <emscripten.h>
+
+#include <cstdio>
+
+#include "imgui.h"
+#include "imgui_impl_glfw.h"
+#include "imgui_impl_opengl3.h"
+#include "web/app.h"
+#include "web/platform_web.h"
+#include "web/test_hooks.h"
+
+namespace {
+
+struct Platform {
+  GLFWwindow* window = nullptr;
+  qp::web::App* app = nullptr;
+  float dpr = 0.0f;
+  double last_start_ms = 0.0;
+  long long frames = 0;
+};
+
+Platform g;
+
+void Frame() {
+  const double start = qp::web::NowMs();
+  const qp::web::CanvasMetrics m = qp::web::SyncCanvasSize();
+  if (static_cast<float>(m.dpr) != g.dpr) {
+    // New DPR (first frame, or the window moved to another screen / the user zoomed): rebuild
+    // the style and the font atlas at the new physical size.
+    g.dpr = static_cast<float>(m.dpr);
+    g.app->ApplyScale(g.dpr);
+    ImGui_ImplOpenGL3_DestroyFontsTexture();
+    ImGui_ImplOpenGL3_CreateFontsTexture();
+  }
+
+  glfwPollEvents();
+  const double ui_start = qp::web::NowMs();
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui_ImplGlfw_NewFrame();
+  ImGui::NewFrame();
+  g.app->Frame(g.dpr, m.px_w, m.px_h);
+  ImGui::Render();
+  const double ui_end = qp::web::NowMs();
+
+  int fb_w = 0, fb_h = 0;
+  glfwGetFramebufferSize(g.window, &fb_w, &fb_h);
+  glViewport(0, 0, fb_w, fb_h);
+  glClearColor(0.08f, 0.08f, 0.10f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  qp::web::EndFrameTestHooks();
+
+  const double end = qp::web::NowMs();
+  g.app->SetFrameTiming(end - start, g.last_start_ms > 0 ? start - g.last_start_ms : 0.0,
+                        ui_end - ui_start, end - ui_end);
+  g.last_start_ms = start;
+  if (++g.frames == 1) qp::web::SignalFirstFrame();
+}
+
+}  // namespace
+
+int main() {
+  if (!glfwInit()) {
+    std::fprintf(stderr, "qplay: glfwInit failed\n");
+    return 1;
+  }
+  glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+  const qp::web::CanvasMetrics m = qp::web::SyncCanvasSize();
+  g.window = glfwCreateWindow(m.px_w, m.px_h, "qplay", nullptr, nullptr);
+  if (g.window == nullptr) {
+    std::fprintf(stderr, "qplay: could not create a WebGL2 context\n");
+    return 1;
+  }
+  glfwMakeContextCurrent(g.window);
+
+  IMGUI_CHECKVERSION();
+  ImGuiContext* ctx = ImGui::CreateContext();
+  qp::web::EnableTestHooks(ctx);
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;  // no file system persistence; layouts are fixed
+  io.LogFilename = nullptr;
+  io.ConfigInputTextCursorBlink = true;
+
+  ImGui_ImplGlfw_InitForOpenGL(g.window, true);
+  ImGui_ImplOpenGL3_Init("#version 300 es");
+  // After the GLFW backend, which installs GLFW's clipboard (empty stubs in Emscripten 3.1.6).
+  qp::web::InstallClipboard(io);
+
+  static qp::web::App app;
+  g.app = &app;
+  g.dpr = static_cast<float>(m.dpr);
+  app.ApplyScale(g.dpr);  // the first ImGui_ImplOpenGL3_NewFrame uploads this atlas
+  emscripten_set_main_loop(Frame, 0, false);  // fps 0: requestAnimationFrame
+  return 0;
+}

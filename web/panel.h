@@ -1,0 +1,35 @@
+// A playground panel: one ImGui window drawn each frame, thin over core state, plus its part of
+// the state() JSON snapshot. Panels never compute quantization math themselves; they call core/.
+// Coming panels (Model, Data, Quantize, Histograms, Range x precision, QAT, Compare, Benchmark,
+// Export) implement this interface over the Session facade and register in app.cc.
+#pragma once
+
+#include <string>
+
+#include "core/base/status.h"
+
+namespace qp::web {
+
+class JsonWriter;
+
+// What a panel gets from the app each frame.
+struct FrameContext {
+  float dpr = 1.0f;       // device pixel ratio: ImGui sizes are physical pixels, scaled by this
+  long long frame = 0;    // frame counter
+  // Records a recoverable error: shown in the Errors panel, the session continues.
+  void (*report_error)(const Status& status, const char* where) = nullptr;
+};
+
+class Panel {
+ public:
+  virtual ~Panel() = default;
+  // Window title and the key of this panel's object in state().
+  virtual const char* Title() const = 0;
+  virtual const char* StateKey() const = 0;
+  // Draws the panel's window (the app has set its position/size for the first use).
+  virtual void Draw(FrameContext& ctx) = 0;
+  // Writes this panel's state as one JSON value (an object).
+  virtual void WriteState(JsonWriter& json) const = 0;
+};
+
+}  // namespace qp::web

@@ -1,0 +1,426 @@
+// "Quantize a tensor" panel (see quant_explorer.h): controls, the histogram drawn with ImDrawList
+// (bars, clip shading, grid of representable levels, calibrator thresholds), metrics and the
+// SQNR-versus-bits curve. All sizes are CSS pixels times ctx.dpr.
+#include "web/panels/quant_explorer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "imgui.h"
+#include "web/json_writer.h"
+#include "web/platform_web.h"
+#include "web/test_hooks.h"
+
+namespace qp::web {
+namespace {
+
+constexpr int kSizes[] = {4096, 65536, 262144, 1048576};
+constexpr const char* kSizeNames[] = {"4 096", "65 536", "262 144", "1 048 576"};
+constexpr int kNumSizes = 4;
+
+const QuantExplorerPanel* g_current = nullptr;
+
+// Colours (RGBA) of the calibrator threshold markers, in CalibratorKind order.
+constexpr ImU32 kCalibratorColors[] = {
+    IM_COL32(240, 240, 240, 230),  // max
+    IM_COL32(255, 200, 60, 230),   // percentile
+    IM_COL32(120, 230, 120, 230),  // mse
+    IM_COL32(230, 120, 230, 230),  // entropy
+};
+
+// A combo whose frame is registered with the test hooks under `label` (BeginCombo in 1.86
+// reports no label to them, and its popup replaces the last item once open).
+bool TaggedCombo(const char* label, int* index, const char* const* names, int count) {
+  const ImVec2 pos = ImGui::GetCursorScreenPos();
+  const float w = ImGui::CalcItemWidth();
+  const float h = ImGui::GetFrameHeight();
+  bool changed = false;
+  if (ImGui::BeginCombo(label, names[*index])) {
+    for (int i = 0; i < count; ++i) {
+      const bool selected = i == *index;
+      if (ImGui::Selectable(names[i], selected)) {
+        changed = *index != i;
+        *index = i;
+      }
+      if (selected) ImGui::SetItemDefaultFocus();
+    }
+    ImGui::EndCombo();
+  }
+  TagRect(label, pos.x, pos.y, pos.x + w, pos.y + h);
+  return changed;
+}
+
+std::string FormatValue(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.4g", v);
+  return buf;
+}
+
+}  // namespace
+
+QuantExplorerPanel::QuantExplorerPanel() { g_current = this; }
+QuantExplorerPanel::~QuantExplorerPanel() {
+  if (g_current == this) g_current = nullptr;
+}
+
+const std::vector<float>* QuantExplorerPanel::CurrentValues() {
+  return g_current != nullptr && !g_current->values_.empty() ? &g_current->values_ : nullptr;
+}
+
+void QuantExplorerPanel::Recompute(FrameContext& ctx) {
+  if (!tensor_dirty_ && !study_dirty_) return;
+  const double start = NowMs();
+  if (tensor_dirty_) {
+    values_ = MakeDemoTensor(distribution_, static_cast<uint32_t>(seed_), kSizes[size_index_]);
+    tensor_dirty_ = false;
+  }
+  study_dirty_ = false;
+  Result<StudyResult> r = RunStudy(values_, config_);
+  if (r.ok()) {
+    result_ = std::move(r).value();
+    error_.clear();
+  } else {
+    result_.reset();
+    error_ = r.status().ToString();
+    if (ctx.report_error != nullptr) ctx.report_error(r.status(), "quantize a tensor");
+  }
+  recompute_ms_ = NowMs() - start;
+  ++recomputes_;
+}
+
+void QuantExplorerPanel::Draw(FrameContext& ctx) {
+  DrawControls(ctx);
+  Recompute(ctx);
+  const float dpr = ctx.dpr;
+  if (!result_) {
+    ImGui::Spacing();
+    ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.6f, 0.5f, 1.0f));
+    ImGui::TextWrapped("Cannot quantize with these settings: %s", error_.c_str());
+    ImGui::PopStyleColor();
+    ImGui::TextWrapped("Pick another calibrator or bit width; nothing else is affected.");
+    return;
+  }
+  const float avail_h = ImGui::GetContentRegionAvail().y;
+  const float lower_h = std::max(190.0f * dpr, avail_h * 0.36f);
+  DrawHistogram(ctx, std::max(160.0f * dpr, avail_h - lower_h));
+
+  if (ImGui::BeginTable("lower", 2, ImGuiTableFlags_SizingStretchProp)) {
+    ImGui::TableSetupColumn("metrics", ImGuiTableColumnFlags_WidthStretch, 1.0f);
+    ImGui::TableSetupColumn("curve", ImGuiTableColumnFlags_WidthStretch, 1.2f);
+    ImGui::TableNextRow();
+    ImGui::TableSetColumnIndex(0);
+    DrawMetrics(ctx);
+    ImGui::TableSetColumnIndex(1);
+    DrawSqnrCurve(ctx, std::max(120.0f * dpr, ImGui::GetContentRegionAvail().y - 4.0f * dpr));
+    ImGui::EndTable();
+  }
+}
+
+void QuantExplorerPanel::DrawControls(FrameContext& ctx) {
+  const float dpr = ctx.dpr;
+  static const char* dist_names[static_cast<int>(DemoDistribution::kCount)];
+  for (int i = 0; i < static_cast<int>(DemoDistribution::kCount); ++i) {
+    dist_names[i] = DemoDistributionName(static_cast<DemoDistribution>(i));
+  }
+  int dist = static_cast<int>(distribution_);
+  ImGui::SetNextItemWidth(260.0f * dpr);
+  if (TaggedCombo("Distribution", &dist, dist_names, static_cast<int>(DemoDistribution::kCount))) {
+    distribution_ = static_cast<DemoDistribution>(dist);
+    tensor_dirty_ = true;
+  }
+  ImGui::SameLine(0, 20.0f * dpr);
+  ImGui::SetNextItemWidth(110.0f * dpr);
+  if (ImGui::InputInt("Seed", &seed_)) {
+    seed_ = std::max(seed_, 0);
+    tensor_dirty_ = true;
+  }
+  ImGui::SameLine(0, 20.0f * dpr);
+  ImGui::SetNextItemWidth(120.0f * dpr);
+  if (TaggedCombo("Values", &size_index_, kSizeNames, kNumSizes)) tensor_dirty_ = true;
+
+  ImGui::SetNextItemWidth(260.0f * dpr);
+  if (ImGui::SliderInt("Bits", &config_.bits, 2, 8)) study_dirty_ = true;
+  ImGui::SameLine(0, 20.0f * dpr);
+  static const char* calib_names[] = {"max", "percentile", "mse", "entropy"};
+  int calib = static_cast<int>(config_.calibrator);
+  ImGui::SetNextItemWidth(140.0f * dpr);
+  if (TaggedCombo("Calibrator", &calib, calib_names, 4)) {
+    config_.calibrator = static_cast<CalibratorKind>(calib);
+    study_dirty_ = true;
+  }
+  ImGui::SameLine(0, 20.0f * dpr);
+  if (ImGui::RadioButton("Symmetric", config_.symmetric)) {
+    study_dirty_ |= !config_.symmetric;
+    config_.symmetric = true;
+  }
+  ImGui::SameLine();
+  if (ImGui::RadioButton("Affine", !config_.symmetric)) {
+    study_dirty_ |= config_.symmetric;
+    config_.symmetric = false;
+  }
+  ImGui::SameLine(0, 20.0f * dpr);
+  ImGui::Checkbox("Log scale", &log_scale_);
+  if (config_.calibrator == CalibratorKind::kPercentile) {
+    ImGui::SetNextItemWidth(260.0f * dpr);
+    float pct = static_cast<float>(config_.percentile);
+    if (ImGui::SliderFloat("Percentile", &pct, 99.0f, 100.0f, "%.3f")) {
+      config_.percentile = pct;
+      study_dirty_ = true;
+    }
+  }
+  ImGui::Spacing();
+}
+
+void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
+  const StudyResult& r = *result_;
+  const float dpr = ctx.dpr;
+  const ImVec2 size(ImGui::GetContentRegionAvail().x, height);
+  ImGui::InvisibleButton("histogram", size);
+  TagLastItem("histogram");
+  const bool hovered = ImGui::IsItemHovered();
+  const ImVec2 a = ImGui::GetItemRectMin();
+  const ImVec2 b = ImGui::GetItemRectMax();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddRectFilled(a, b, IM_COL32(24, 26, 32, 255), 3.0f * dpr);
+  dl->PushClipRect(a, b, true);
+
+  const float font_h = ImGui::GetFontSize();
+  const float pad = 10.0f * dpr;
+  const ImVec2 p0(a.x + pad, a.y + pad + 2.2f * font_h);  // room for the threshold labels
+  const ImVec2 p1(b.x - pad, b.y - pad - font_h - 4.0f * dpr);  // room for the x ticks
+  const float w = p1.x - p0.x;
+  const double lo = r.hist_lo, hi = r.hist_hi;
+  auto X = [&](double v) { return static_cast<float>(p0.x + (v - lo) / (hi - lo) * w); };
+
+  // Clipped regions.
+  const ImU32 clip_fill = IM_COL32(200, 70, 60, 45);
+  if (r.clip_lo > lo) dl->AddRectFilled(ImVec2(p0.x, p0.y), ImVec2(X(r.clip_lo), p1.y), clip_fill);
+  if (r.clip_hi < hi) dl->AddRectFilled(ImVec2(X(r.clip_hi), p0.y), ImVec2(p1.x, p1.y), clip_fill);
+
+  // Grid of representable levels; when they are closer than 4 CSS px, every k-th is drawn.
+  const double step_px = r.params.scale / (hi - lo) * w;
+  const int levels = r.params.qmax - r.params.qmin + 1;
+  const int stride = step_px > 0 ? std::max(1, static_cast<int>(std::ceil(4.0 * dpr / step_px))) : levels;
+  for (int q = r.params.qmin; q <= r.params.qmax; q += stride) {
+    const float x = X(quant::DequantizeValue(q, r.params));
+    dl->AddLine(ImVec2(x, p0.y), ImVec2(x, p1.y), IM_COL32(150, 160, 190, 55), 1.0f);
+  }
+
+  // Bars.
+  uint32_t max_count = 1;
+  for (uint32_t c : r.hist_counts) max_count = std::max(max_count, c);
+  const int bins = static_cast<int>(r.hist_counts.size());
+  const double denom = log_scale_ ? std::log1p(static_cast<double>(max_count)) : max_count;
+  int hovered_bin = -1;
+  for (int i = 0; i < bins; ++i) {
+    const uint32_t c = r.hist_counts[static_cast<size_t>(i)];
+    const float x0 = p0.x + w * i / bins;
+    const float x1 = p0.x + w * (i + 1) / bins;
+    if (hovered && ImGui::GetIO().MousePos.x >= x0 && ImGui::GetIO().MousePos.x < x1) hovered_bin = i;
+    if (c == 0) continue;
+    const double f = (log_scale_ ? std::log1p(static_cast<double>(c)) : c) / denom;
+    const float y = p1.y - static_cast<float>(f) * (p1.y - p0.y);
+    const double centre = lo + (i + 0.5) * (hi - lo) / bins;
+    const bool clipped = centre < r.clip_lo || centre > r.clip_hi;
+    const ImU32 col = clipped ? IM_COL32(240, 110, 90, 255) : IM_COL32(90, 160, 250, 255);
+    dl->AddRectFilled(ImVec2(x0, y), ImVec2(std::max(x0 + 1.0f, x1 - 1.0f), p1.y), col);
+  }
+  dl->AddLine(ImVec2(p0.x, p1.y), ImVec2(p1.x, p1.y), IM_COL32(200, 200, 210, 160), 1.0f * dpr);
+  if (lo < 0 && hi > 0) {
+    dl->AddLine(ImVec2(X(0), p0.y), ImVec2(X(0), p1.y), IM_COL32(200, 200, 210, 90), 1.0f * dpr);
+  }
+
+  // Calibrator thresholds: dashed lines at +-amax, labels staggered on two rows.
+  for (int k = 0; k < static_cast<int>(CalibratorKind::kCount); ++k) {
+    if (!r.threshold_ok[static_cast<size_t>(k)]) continue;
+    const float amax = r.thresholds[static_cast<size_t>(k)];
+    const bool chosen = k == static_cast<int>(config_.calibrator);
+    const float thick = (chosen ? 2.5f : 1.2f) * dpr;
+    for (int sign = -1; sign <= 1; sign += 2) {
+      if (sign < 0 && r.data_min >= 0) continue;  // one-sided data: no negative threshold
+      const double v = sign * static_cast<double>(amax);
+      if (v < lo || v > hi) continue;
+      const float x = X(v);
+      for (float y = p0.y; y < p1.y; y += 8.0f * dpr) {
+        dl->AddLine(ImVec2(x, y), ImVec2(x, std::min(p1.y, y + 5.0f * dpr)),
+                    kCalibratorColors[k], thick);
+      }
+    }
+    if (amax <= hi) {
+      const char* name = CalibratorName(static_cast<CalibratorKind>(k));
+      const float tw = ImGui::CalcTextSize(name).x;
+      const float x = std::min(X(amax) - tw * 0.5f, p1.x - tw);
+      dl->AddText(ImVec2(x, a.y + pad * 0.5f + (k % 2) * (font_h + 2.0f * dpr)),
+                  kCalibratorColors[k], name);
+    }
+  }
+
+  // X axis ticks.
+  for (int t = 0; t <= 4; ++t) {
+    const double v = lo + (hi - lo) * t / 4.0;
+    const std::string s = FormatValue(v);
+    const float tw = ImGui::CalcTextSize(s.c_str()).x;
+    const float x = std::clamp(X(v) - tw * 0.5f, p0.x, p1.x - tw);
+    dl->AddText(ImVec2(x, p1.y + 3.0f * dpr), IM_COL32(180, 180, 190, 255), s.c_str());
+  }
+  dl->PopClipRect();
+
+  if (hovered_bin >= 0) {
+    const double b0 = lo + hovered_bin * (hi - lo) / bins;
+    const double b1 = lo + (hovered_bin + 1) * (hi - lo) / bins;
+    ImGui::BeginTooltip();
+    ImGui::Text("[%.4g, %.4g): %u values", b0, b1, r.hist_counts[static_cast<size_t>(hovered_bin)]);
+    ImGui::Text("grid step %.4g, %d levels, clip [%.4g, %.4g]", r.params.scale, levels, r.clip_lo,
+                r.clip_hi);
+    ImGui::EndTooltip();
+  }
+  if (stride > 1) {
+    ImGui::TextDisabled("Grid: every %d-th of %d levels drawn (step %.3g).", stride, levels,
+                        r.params.scale);
+  } else {
+    ImGui::TextDisabled("Grid: all %d levels drawn (step %.3g).", levels, r.params.scale);
+  }
+}
+
+void QuantExplorerPanel::DrawMetrics(FrameContext& ctx) {
+  const StudyResult& r = *result_;
+  if (!ImGui::BeginTable("metrics", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV)) return;
+  ImGui::TableSetupColumn("quantity", ImGuiTableColumnFlags_WidthStretch, 1.3f);
+  ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
+  auto row = [](const char* name, const char* fmt, auto... args) {
+    ImGui::TableNextRow();
+    ImGui::TableSetColumnIndex(0);
+    ImGui::TextUnformatted(name);
+    ImGui::TableSetColumnIndex(1);
+    ImGui::Text(fmt, args...);
+  };
+  const std::string spec = quant::SpecToString(r.spec);
+  row("Format", "%s", spec.c_str());
+  row("Scale (step) / zero point", "%.5g / %d", r.params.scale, r.params.zero_point);
+  row("Representable range", "[%.4g, %.4g]", r.clip_lo, r.clip_hi);
+  row("SQNR", "%.2f dB", r.sqnr_db);
+  row("MSE", "%.4g", r.error.total());
+  row("  from clipping", "%.4g (%.1f%%)", r.error.clipping,
+      r.error.total() > 0 ? 100.0 * r.error.clipping / r.error.total() : 0.0);
+  row("  from rounding", "%.4g (%.1f%%)", r.error.rounding,
+      r.error.total() > 0 ? 100.0 * r.error.rounding / r.error.total() : 0.0);
+  row("Max |error|", "%.4g", r.max_abs_error);
+  row("Clipped values", "%.4f%% (%lld)", 100.0 * r.clipped_fraction,
+      static_cast<long long>(r.error.clipped_count));
+  row("Data range", "[%.4g, %.4g]", r.data_min, r.data_max);
+  ImGui::EndTable();
+
+  ImGui::Spacing();
+  for (int k = 0; k < static_cast<int>(CalibratorKind::kCount); ++k) {
+    const size_t i = static_cast<size_t>(k);
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(kCalibratorColors[k]));
+    if (r.threshold_ok[i]) {
+      ImGui::Text("%s amax %.4g", CalibratorName(static_cast<CalibratorKind>(k)), r.thresholds[i]);
+    } else {
+      ImGui::Text("%s: unavailable", CalibratorName(static_cast<CalibratorKind>(k)));
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", r.threshold_errors[i].c_str());
+    }
+    ImGui::PopStyleColor();
+    if (k % 2 == 0) ImGui::SameLine(ImGui::GetContentRegionAvail().x * 0.5f);
+  }
+}
+
+void QuantExplorerPanel::DrawSqnrCurve(FrameContext& ctx, float height) {
+  const StudyResult& r = *result_;
+  const float dpr = ctx.dpr;
+  ImGui::TextUnformatted("SQNR (dB) by bit width, same calibrator and scheme");
+  const ImVec2 size(ImGui::GetContentRegionAvail().x, std::max(80.0f * dpr, height - ImGui::GetTextLineHeightWithSpacing()));
+  ImGui::InvisibleButton("sqnr curve", size);
+  TagLastItem("sqnr curve");
+  const ImVec2 a = ImGui::GetItemRectMin();
+  const ImVec2 b = ImGui::GetItemRectMax();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddRectFilled(a, b, IM_COL32(24, 26, 32, 255), 3.0f * dpr);
+  const int n = static_cast<int>(r.sqnr_by_bits.size());
+  if (n == 0) return;
+  double top = 1.0;
+  for (double s : r.sqnr_by_bits) if (std::isfinite(s)) top = std::max(top, s);
+  top *= 1.15;
+  const float font_h = ImGui::GetFontSize();
+  const float base_y = b.y - font_h - 6.0f * dpr;
+  const float top_y = a.y + font_h + 6.0f * dpr;
+  const float slot = (b.x - a.x) / n;
+  for (int i = 0; i < n; ++i) {
+    const int bits = config_.min_sqnr_bits + i;
+    const double s = r.sqnr_by_bits[static_cast<size_t>(i)];
+    const double f = std::isfinite(s) ? std::max(0.0, s) / top : 1.0;
+    const float x0 = a.x + slot * i + slot * 0.2f;
+    const float x1 = a.x + slot * (i + 1) - slot * 0.2f;
+    const float y = base_y - static_cast<float>(f) * (base_y - top_y);
+    const bool current = bits == config_.bits;
+    dl->AddRectFilled(ImVec2(x0, y), ImVec2(x1, base_y),
+                      current ? IM_COL32(90, 160, 250, 255) : IM_COL32(90, 110, 150, 255));
+    char label[32];
+    std::snprintf(label, sizeof(label), std::isfinite(s) ? "%.1f" : "exact", s);
+    const float tw = ImGui::CalcTextSize(label).x;
+    dl->AddText(ImVec2((x0 + x1 - tw) * 0.5f, y - font_h - 2.0f * dpr),
+                IM_COL32(220, 220, 230, 255), label);
+    std::snprintf(label, sizeof(label), "%d", bits);
+    const float bw = ImGui::CalcTextSize(label).x;
+    dl->AddText(ImVec2((x0 + x1 - bw) * 0.5f, base_y + 3.0f * dpr),
+                IM_COL32(180, 180, 190, 255), label);
+  }
+}
+
+void QuantExplorerPanel::WriteState(JsonWriter& j) const {
+  j.BeginObject();
+  j.Field("distribution", DemoDistributionName(distribution_));
+  j.Field("seed", seed_);
+  j.Field("numel", static_cast<int>(values_.size()));
+  j.Field("bits", config_.bits);
+  j.Field("calibrator", CalibratorName(config_.calibrator));
+  j.Field("scheme", config_.symmetric ? "symmetric" : "affine");
+  j.Field("percentile", config_.percentile);
+  j.Field("logScale", log_scale_);
+  j.Field("recomputeMs", recompute_ms_);
+  j.Field("recomputes", recomputes_);
+  if (!error_.empty()) j.Field("error", error_); else j.Key("error").Null();
+  if (result_) {
+    const StudyResult& r = *result_;
+    j.Key("data").BeginObject().Field("min", static_cast<double>(r.data_min))
+        .Field("max", static_cast<double>(r.data_max)).Field("meanSquare", r.mean_square).EndObject();
+    j.Key("qparams").BeginObject()
+        .Field("scale", static_cast<double>(r.params.scale))
+        .Field("zeroPoint", r.params.zero_point)
+        .Field("qmin", r.params.qmin).Field("qmax", r.params.qmax)
+        .Field("signed", r.spec.is_signed)
+        .Field("clipLo", static_cast<double>(r.clip_lo))
+        .Field("clipHi", static_cast<double>(r.clip_hi)).EndObject();
+    j.Key("thresholds").BeginObject();
+    for (int k = 0; k < static_cast<int>(CalibratorKind::kCount); ++k) {
+      j.Key(CalibratorName(static_cast<CalibratorKind>(k)));
+      if (r.threshold_ok[static_cast<size_t>(k)]) {
+        j.Value(static_cast<double>(r.thresholds[static_cast<size_t>(k)]));
+      } else {
+        j.Null();
+      }
+    }
+    j.EndObject();
+    j.Key("metrics").BeginObject()
+        .Field("mse", r.error.total())
+        .Field("clipMse", r.error.clipping)
+        .Field("roundMse", r.error.rounding)
+        .Field("sqnrDb", r.sqnr_db)
+        .Field("maxAbsErr", r.max_abs_error)
+        .Field("clippedFraction", r.clipped_fraction)
+        .Field("clippedCount", static_cast<long long>(r.error.clipped_count)).EndObject();
+    j.Key("sqnrByBits").BeginArray();
+    for (double s : r.sqnr_by_bits) j.Value(s);
+    j.EndArray();
+    j.Key("histogram").BeginObject().Field("lo", static_cast<double>(r.hist_lo))
+        .Field("hi", static_cast<double>(r.hist_hi)).Key("counts").BeginArray();
+    for (uint32_t c : r.hist_counts) j.Value(static_cast<long long>(c));
+    j.EndArray().EndObject();
+  } else {
+    j.Key("metrics").Null();
+  }
+  j.EndObject();
+}
+
+}  // namespace qp::web

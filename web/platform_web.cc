@@ -1,0 +1,98 @@
+// Browser platform glue (see platform_web.h). The JS pieces are EM_JS snippets so the whole
+// bridge is in one place; they touch only Module, navigator.clipboard, document and window.qplay.
+#include "web/platform_web.h"
+
+#include <emscripten.h>
+#include <emscripten/html5.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "imgui.h"
+
+namespace qp::web {
+namespace {
+
+EM_JS(void, qp_js_set_canvas_size, (int w, int h), {
+  Module['setCanvasSize'](w, h);
+});
+
+EM_JS(int, qp_js_canvas_width, (), { return Module['canvas'].width; });
+EM_JS(int, qp_js_canvas_height, (), { return Module['canvas'].height; });
+
+EM_JS(void, qp_js_install_clipboard, (), {
+  Module['qpClipboard'] = "";
+  document.addEventListener('paste', function(e) {
+    var t = e.clipboardData ? e.clipboardData.getData('text/plain') : null;
+    if (typeof t === 'string') Module['qpClipboard'] = t;
+  });
+});
+
+EM_JS(void, qp_js_clipboard_write, (const char* text), {
+  var s = UTF8ToString(text);
+  Module['qpClipboard'] = s;
+  // Needs a user gesture on a secure (or localhost) origin; a refusal leaves the in-page copy.
+  try {
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(s).catch(function() {});
+    }
+  } catch (e) {}
+});
+
+EM_JS(int, qp_js_clipboard_size, (), {
+  return lengthBytesUTF8(Module['qpClipboard'] || "") + 1;
+});
+
+EM_JS(void, qp_js_clipboard_read, (char* out, int cap), {
+  stringToUTF8(Module['qpClipboard'] || "", out, cap);
+});
+
+EM_JS(void, qp_js_signal_ready, (), {
+  var q = window['qplay'];
+  if (q && typeof q['_resolveReady'] === 'function') q['_resolveReady']();
+});
+
+std::string& ClipboardBuffer() {
+  static std::string buffer;
+  return buffer;
+}
+
+void SetClipboardText(void*, const char* text) { qp_js_clipboard_write(text); }
+
+const char* GetClipboardText(void*) {
+  std::string& buffer = ClipboardBuffer();
+  const int size = qp_js_clipboard_size();
+  buffer.assign(static_cast<size_t>(size), '\0');
+  qp_js_clipboard_read(buffer.data(), size);
+  buffer.resize(std::char_traits<char>::length(buffer.c_str()));
+  return buffer.c_str();
+}
+
+}  // namespace
+
+CanvasMetrics SyncCanvasSize() {
+  CanvasMetrics m;
+  emscripten_get_element_css_size("#canvas", &m.css_w, &m.css_h);
+  m.dpr = emscripten_get_device_pixel_ratio();
+  if (!(m.dpr > 0)) m.dpr = 1;
+  m.px_w = std::max(1, static_cast<int>(std::lround(m.css_w * m.dpr)));
+  m.px_h = std::max(1, static_cast<int>(std::lround(m.css_h * m.dpr)));
+  if (qp_js_canvas_width() != m.px_w || qp_js_canvas_height() != m.px_h) {
+    qp_js_set_canvas_size(m.px_w, m.px_h);
+  }
+  return m;
+}
+
+void InstallClipboard(ImGuiIO& io) {
+  qp_js_install_clipboard();
+  io.SetClipboardTextFn = SetClipboardText;
+  io.GetClipboardTextFn = GetClipboardText;
+  io.ClipboardUserData = nullptr;
+}
+
+void SignalFirstFrame() { qp_js_signal_ready(); }
+
+double NowMs() { return emscripten_get_now(); }
+
+}  // namespace qp::web
