@@ -143,7 +143,11 @@ Result<QParams> ParamsFromMinMax(float min, float max, const QuantSpec& spec) {
   }
   const float lo = std::min(min, 0.0f);
   const float hi = std::max(max, 0.0f);
-  if (spec.scheme == Scheme::kSymmetric) return ParamsFromAmax(std::max(-lo, hi), spec);
+  if (spec.scheme == Scheme::kSymmetric) {
+    // Unsigned symmetric covers [0, amax] only, so negative reals (which saturate to 0) do not
+    // widen it.
+    return ParamsFromAmax(spec.is_signed ? std::max(-lo, hi) : hi, spec);
+  }
   QParams p;
   p.qmin = r.qmin;
   p.qmax = r.qmax;

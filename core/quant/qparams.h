@@ -87,7 +87,8 @@ Status ValidateTensorQParams(const TensorQParams& p, const Dims* dims = nullptr)
 //   always exactly representable (padding and ReLU zeros must round-trip exactly).
 //   kAffine:    scale = (hi - lo) / (qmax - qmin)        [float arithmetic, as PyTorch]
 //               zero_point = clamp(qmin - nearbyint(lo / scale), qmin, qmax)
-//   kSymmetric: amax = max(-lo, hi), then as ParamsFromAmax.
+//   kSymmetric: amax = max(-lo, hi) when signed; amax = hi when unsigned (its range is [0, amax],
+//               negative reals saturate to 0 and must not widen it); then as ParamsFromAmax.
 // From amax (symmetric only), NVIDIA pytorch-quantization's tensor_quant:
 //   signed:   zero_point = 0,    scale = amax / (2^(b-1) - 1)   (127 for int8, narrow or not)
 //   unsigned: zero_point = qmin, scale = amax / (qmax - qmin)   (255 for uint8; range [0, amax])

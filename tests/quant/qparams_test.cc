@@ -163,9 +163,10 @@ TEST(QuantQParams, MinMaxMatchesPyTorchFormulasAndCoversTheRange) {
       // The grid is shifted by the rounded zero point by at most half a step (+ float slack).
       EXPECT_LE(std::abs(p->RealMin() - lo), 0.5 * p->scale + 1e-5 * (hi - lo));
     } else {
-      const double amax = std::max(-lo, hi);
+      const double amax = spec.is_signed ? std::max(-lo, hi) : hi;
       const double bound = spec.is_signed ? levels / 2 - 1 : qmax - qmin;
-      EXPECT_NEAR(p->scale, amax / bound, 1e-6 * p->scale);
+      // amax == 0 (unsigned and an all-negative range) takes the documented fallback scale 1.
+      EXPECT_NEAR(p->scale, amax > 0 ? amax / bound : 1.0, 1e-6 * p->scale);
       EXPECT_EQ(p->zero_point, spec.is_signed ? 0 : qmin);
       EXPECT_GE(p->RealMax(), amax * (1 - 1e-6));
     }
