@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 
 namespace qp::kernels {
 
@@ -59,5 +60,7 @@ struct KernelVariant {
   CreateFn create;
   RunFn run;
   bool available() const { return create != nullptr && run != nullptr; }
+  // gtest prints parameters with this instead of a byte dump.
+  friend void PrintTo(const KernelVariant& v, std::ostream* os) { *os << v.name; }
 };
 }  // namespace qp::kernels
