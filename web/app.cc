@@ -88,8 +88,14 @@ void App::SetFrameTiming(double frame_ms, double interval_ms, double ui_ms, doub
   ui_ms_ = ui_ms;
   gl_ms_ = gl_ms;
   recent_ms_[recent_count_ % kRecentFrames] = frame_ms;
+  recent_ui_ms_[recent_count_ % kRecentFrames] = ui_ms;
   ++recent_count_;
   if (frame_ > 3 && interval_ms > max_interval_ms_) max_interval_ms_ = interval_ms;
+}
+
+bool App::WantsFrames() const {
+  const ImGuiIO& io = ImGui::GetIO();
+  return io.WantTextInput;  // the text cursor blinks
 }
 
 void App::ReportError(const Status& status, const char* where) {
@@ -116,6 +122,7 @@ void App::Frame(float dpr, int width, int height) {
   ImGui::SetNextWindowPos(ImVec2(vp->WorkPos.x, vp->WorkPos.y));
   ImGui::SetNextWindowSize(vp->WorkSize);
   const ImGuiWindowFlags host_flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
+                                      ImGuiWindowFlags_NoBackground |
                                       ImGuiWindowFlags_NoBringToFrontOnFocus |
                                       ImGuiWindowFlags_NoSavedSettings;
   if (ImGui::Begin("qplay", nullptr, host_flags)) {
@@ -209,6 +216,9 @@ std::string App::StateJson() const {
   j.Key("recentFrameMs").BeginArray();
   const int n = std::min(recent_count_, kRecentFrames);
   for (int i = recent_count_ - n; i < recent_count_; ++i) j.Value(recent_ms_[i % kRecentFrames]);
+  j.EndArray();
+  j.Key("recentUiMs").BeginArray();
+  for (int i = recent_count_ - n; i < recent_count_; ++i) j.Value(recent_ui_ms_[i % kRecentFrames]);
   j.EndArray();
   j.Field("dpr", static_cast<double>(dpr_));
   j.Key("canvas").BeginObject().Field("w", width_).Field("h", height_).EndObject();

@@ -31,6 +31,10 @@ class App {
   // (NewFrame..Render, including panel computation) and submitting it to WebGL.
   void SetFrameTiming(double frame_ms, double interval_ms, double ui_ms, double gl_ms);
 
+  // True while something changes without input (long work in steps, a text cursor blinking):
+  // the platform then renders every frame instead of on demand.
+  bool WantsFrames() const;
+
   void ReportError(const Status& status, const char* where);
   std::string StateJson() const;
 
@@ -52,6 +56,7 @@ class App {
   // CPU times of the last kRecentFrames frames (ring buffer), for percentiles in tests.
   static constexpr int kRecentFrames = 120;
   double recent_ms_[kRecentFrames] = {};
+  double recent_ui_ms_[kRecentFrames] = {};
   int recent_count_ = 0;
   float dpr_ = 1.0f;
   int width_ = 0, height_ = 0;

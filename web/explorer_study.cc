@@ -1,54 +1,35 @@
-// The explorer's computation (see explorer_study.h). Parameters come from core/quant
-// (MinMaxObserver, ParamsFromAmax / ParamsFromMinMax), errors from quant::QuantErrorSplit and FakeQuantValue.
+// The explorer's computation (see explorer_study.h): every quantization step is a core/quant
+// call; this file only chooses specs for the UI's symmetric/affine switch and aggregates.
 #include "web/explorer_study.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include "core/quant/observers.h"
+#include <utility>
 
 namespace qp::web {
 namespace {
 
-constexpr int kNumCalibrators = static_cast<int>(CalibratorKind::kCount);
-
-// Clip magnitude (amax) chosen by calibrator `k` for `bits`.
-Result<float> CalibratorAmax(const std::vector<float>& values, float data_min, float data_max,
-                             CalibratorKind k, const StudyConfig& cfg, int bits) {
-  switch (k) {
-    case CalibratorKind::kMax:
-      return std::max(std::fabs(data_min), std::fabs(data_max));
-    case CalibratorKind::kPercentile:
-    case CalibratorKind::kMse:
-    case CalibratorKind::kEntropy:
-      return Status(StatusCode::kUnimplemented,
-                    std::string("calibrator '") + CalibratorName(k) +
-                        "' needs core/quant's HistogramCalibrator, which has not landed yet");
-    case CalibratorKind::kCount:
-      break;
-  }
-  return InvalidArgument("calibrator ", static_cast<int>(k), " unknown");
-}
+quant::AmaxMethod MethodOf(CalibratorKind k) { return static_cast<quant::AmaxMethod>(k); }
 
 // Symmetric: signed around 0, or unsigned [0, amax] when the data has no negative values (as
-// pytorch-quantization does after a ReLU). Affine: unsigned over the data range clipped to
-// [-amax, amax], with zero exactly representable (ParamsFromMinMax extends the range to 0).
-Result<quant::QParams> ParamsFor(float amax, float data_min, float data_max, bool symmetric,
-                                 int bits, quant::QuantSpec* spec_out) {
+// pytorch-quantization does after a ReLU). Affine: unsigned, zero point from the data.
+quant::QuantSpec SpecFor(const StudyData& data, const StudyConfig& config) {
   quant::QuantSpec spec;
-  spec.bits = bits;
+  spec.bits = config.bits;
   spec.narrow_range = false;
-  if (symmetric) {
-    spec.scheme = quant::Scheme::kSymmetric;
-    spec.is_signed = data_min < 0.0f;
-    *spec_out = spec;
-    return quant::ParamsFromAmax(amax, spec);
-  }
-  spec.scheme = quant::Scheme::kAffine;
-  spec.is_signed = false;
-  *spec_out = spec;
-  return quant::ParamsFromMinMax(std::max(data_min, -amax), std::min(data_max, amax), spec);
+  spec.scheme = config.symmetric ? quant::Scheme::kSymmetric : quant::Scheme::kAffine;
+  spec.is_signed = config.symmetric && data.data_min < 0.0f;
+  return spec;
+}
+
+quant::AmaxOptions AmaxOptionsFor(const StudyData& data, const StudyConfig& config) {
+  quant::AmaxOptions o;
+  o.bits = config.bits;
+  // The search methods count levels as NVIDIA does: one-sided data uses all 2^b - 1 steps.
+  o.is_unsigned = data.data_min >= 0.0f;
+  o.percentile = config.percentile;
+  return o;
 }
 
 double Sqnr(double mean_square, double mse) {
@@ -59,86 +40,93 @@ double Sqnr(double mean_square, double mse) {
 }  // namespace
 
 const char* CalibratorName(CalibratorKind k) {
-  switch (k) {
-    case CalibratorKind::kMax: return "max";
-    case CalibratorKind::kPercentile: return "percentile";
-    case CalibratorKind::kMse: return "mse";
-    case CalibratorKind::kEntropy: return "entropy";
-    case CalibratorKind::kCount: break;
+  if (k >= CalibratorKind::kMax && k < CalibratorKind::kCount) {
+    return quant::AmaxMethodName(MethodOf(k));
   }
   return "?";
 }
 
-Result<StudyResult> RunStudy(const std::vector<float>& values, const StudyConfig& config) {
+Result<StudyData> PrepareStudy(std::vector<float> values) {
   if (values.empty()) return InvalidArgument("explorer: the tensor is empty");
+  StudyData d;
+  QP_ASSIGN_OR_RETURN(quant::HistogramCalibrator calib, quant::HistogramCalibrator::Create());
+  QP_RETURN_IF_ERROR(calib.Observe(values.data(), static_cast<int64_t>(values.size()))
+                         .WithContext("explorer"));
+  d.data_min = calib.min();
+  d.data_max = calib.max();
+  d.calibrator = std::move(calib);
+  double sum_sq = 0.0;
+  for (float v : values) sum_sq += static_cast<double>(v) * v;
+  d.mean_square = sum_sq / static_cast<double>(values.size());
+  d.values = std::move(values);
+  return d;
+}
+
+Result<quant::QParams> StudyParams(const StudyData& data, const StudyConfig& config,
+                                   quant::QuantSpec* spec_out, float* amax_out) {
+  if (!data.calibrator) return FailedPrecondition("explorer: no tensor observed yet");
+  const quant::QuantSpec spec = SpecFor(data, config);
+  QP_ASSIGN_OR_RETURN(float amax, data.calibrator->ComputeAmax(MethodOf(config.calibrator),
+                                                               AmaxOptionsFor(data, config)));
+  if (spec_out != nullptr) *spec_out = spec;
+  if (amax_out != nullptr) *amax_out = amax;
+  if (config.symmetric) return quant::ParamsFromAmax(amax, spec);
+  return quant::ParamsFromMinMax(std::max(data.data_min, -amax), std::min(data.data_max, amax),
+                                 spec);
+}
+
+Result<StudyResult> RunStudy(const StudyData& data, const StudyConfig& config) {
+  if (!data.calibrator) return FailedPrecondition("explorer: no tensor observed yet");
   if (config.display_bins < 1 || config.display_bins > 4096) {
     return OutOfRange("explorer: display_bins ", config.display_bins, " outside [1, 4096]");
   }
   StudyResult r;
-  r.count = static_cast<int64_t>(values.size());
-  // The data range through core's MinMax observer, which also rejects NaN/Inf with the count
-  // and the first bad index.
-  quant::MinMaxObserver minmax;
-  QP_RETURN_IF_ERROR(minmax.Observe(values.data(), r.count).WithContext("explorer"));
-  r.data_min = minmax.min();
-  r.data_max = minmax.max();
-  double sum_sq = 0.0;
-  for (float v : values) sum_sq += static_cast<double>(v) * v;
-  r.mean_square = sum_sq / static_cast<double>(values.size());
-
+  const quant::AmaxOptions amax_options = AmaxOptionsFor(data, config);
   for (int k = 0; k < kNumCalibrators; ++k) {
-    Result<float> amax = CalibratorAmax(values, r.data_min, r.data_max,
-                                        static_cast<CalibratorKind>(k), config, config.bits);
-    r.threshold_ok[k] = amax.ok();
+    Result<float> amax =
+        data.calibrator->ComputeAmax(MethodOf(static_cast<CalibratorKind>(k)), amax_options);
+    r.threshold_ok[static_cast<size_t>(k)] = amax.ok();
     if (amax.ok()) {
-      r.thresholds[k] = *amax;
+      r.thresholds[static_cast<size_t>(k)] = *amax;
     } else {
-      r.threshold_errors[k] = amax.status().message();
+      r.threshold_errors[static_cast<size_t>(k)] = amax.status().ToString();
     }
   }
-  const int chosen = static_cast<int>(config.calibrator);
-  if (chosen < 0 || chosen >= kNumCalibrators) {
-    return InvalidArgument("explorer: calibrator ", chosen, " unknown");
-  }
-  if (!r.threshold_ok[chosen]) {
-    return Status(StatusCode::kUnimplemented, r.threshold_errors[chosen]);
-  }
 
-  QP_ASSIGN_OR_RETURN(r.params, ParamsFor(r.thresholds[chosen], r.data_min, r.data_max,
-                                          config.symmetric, config.bits, &r.spec));
+  QP_ASSIGN_OR_RETURN(r.params, StudyParams(data, config, &r.spec, nullptr));
   r.clip_lo = r.params.RealMin();
   r.clip_hi = r.params.RealMax();
-  QP_ASSIGN_OR_RETURN(r.error, quant::QuantErrorSplit(values.data(), r.count, r.params));
-  r.sqnr_db = Sqnr(r.mean_square, r.error.total());
-  r.clipped_fraction = static_cast<double>(r.error.clipped_count) / static_cast<double>(r.count);
-  for (float v : values) {
+  const int64_t n = static_cast<int64_t>(data.values.size());
+  QP_ASSIGN_OR_RETURN(r.error, quant::QuantErrorSplit(data.values.data(), n, r.params));
+  r.sqnr_db = Sqnr(data.mean_square, r.error.total());
+  r.clipped_fraction = static_cast<double>(r.error.clipped_count) / static_cast<double>(n);
+  for (float v : data.values) {
     const double e = std::fabs(static_cast<double>(v) - quant::FakeQuantValue(v, r.params));
     r.max_abs_error = std::max(r.max_abs_error, e);
   }
 
-  for (int b = config.min_sqnr_bits; b <= config.max_sqnr_bits; ++b) {
-    QP_ASSIGN_OR_RETURN(float amax, CalibratorAmax(values, r.data_min, r.data_max,
-                                                   config.calibrator, config, b));
-    quant::QuantSpec spec;
-    QP_ASSIGN_OR_RETURN(quant::QParams p,
-                        ParamsFor(amax, r.data_min, r.data_max, config.symmetric, b, &spec));
-    QP_ASSIGN_OR_RETURN(quant::ErrorSplit e, quant::QuantErrorSplit(values.data(), r.count, p));
-    r.sqnr_by_bits.push_back(Sqnr(r.mean_square, e.total()));
-  }
-
   // Display histogram: the data range joined with the clip range, so clipped tails and the
   // unused part of the grid are both visible.
-  r.hist_lo = std::min(r.data_min, r.clip_lo);
-  r.hist_hi = std::max(r.data_max, r.clip_hi);
-  if (!(r.hist_hi > r.hist_lo)) r.hist_hi = r.hist_lo + 1.0f;
-  r.hist_counts.assign(static_cast<size_t>(config.display_bins), 0u);
-  const double inv_width = config.display_bins / (static_cast<double>(r.hist_hi) - r.hist_lo);
-  for (float v : values) {
-    int bin = static_cast<int>((static_cast<double>(v) - r.hist_lo) * inv_width);
-    bin = std::clamp(bin, 0, config.display_bins - 1);
-    ++r.hist_counts[static_cast<size_t>(bin)];
-  }
+  double lo = std::min(data.data_min, r.clip_lo);
+  double hi = std::max(data.data_max, r.clip_hi);
+  if (!(hi > lo)) hi = lo + 1.0;
+  QP_ASSIGN_OR_RETURN(r.hist, quant::ComputeHistogram(data.values.data(), n, config.display_bins,
+                                                      lo, hi));
   return r;
+}
+
+Result<std::vector<double>> SqnrByBits(const StudyData& data, const StudyConfig& config, int lo,
+                                       int hi) {
+  std::vector<double> out;
+  const int64_t n = static_cast<int64_t>(data.values.size());
+  for (int b = lo; b <= hi; ++b) {
+    StudyConfig c = config;
+    c.bits = b;
+    QP_ASSIGN_OR_RETURN(quant::QParams p, StudyParams(data, c, nullptr, nullptr));
+    QP_ASSIGN_OR_RETURN(quant::ErrorSplit e, quant::QuantErrorSplit(data.values.data(), n, p));
+    out.push_back(Sqnr(data.mean_square, e.total()));
+  }
+  return out;
 }
 
 }  // namespace qp::web

@@ -16,19 +16,49 @@
 
 namespace {
 
+// Render on demand: an unchanged UI is not redrawn (WebGL keeps the last image), which keeps an
+// idle tab near 0% CPU; SwiftShader-rendered canvases cost a lot per frame. Any input, a canvas
+// resize or app activity renders kSettleFrames frames (enough for ImGui's hover/popup state to
+// settle), and an idle page still renders every kIdleRefreshMs.
+constexpr int kSettleFrames = 8;
+constexpr double kIdleRefreshMs = 250.0;
+
 struct Platform {
   GLFWwindow* window = nullptr;
   qp::web::App* app = nullptr;
   float dpr = 0.0f;
+  int px_w = 0, px_h = 0;
   double last_start_ms = 0.0;
+  double last_render_ms = 0.0;
+  int settle_frames = kSettleFrames;
   long long frames = 0;
 };
 
 Platform g;
 
+// GLFW input callbacks installed before ImGui's backend, which chains to them: they only note
+// that something happened.
+void OnCursorPos(GLFWwindow*, double, double) { g.settle_frames = kSettleFrames; }
+void OnMouseButton(GLFWwindow*, int, int, int) { g.settle_frames = kSettleFrames; }
+void OnScroll(GLFWwindow*, double, double) { g.settle_frames = kSettleFrames; }
+void OnKey(GLFWwindow*, int, int, int, int) { g.settle_frames = kSettleFrames; }
+void OnChar(GLFWwindow*, unsigned int) { g.settle_frames = kSettleFrames; }
+void OnCursorEnter(GLFWwindow*, int) { g.settle_frames = kSettleFrames; }
+
 void Frame() {
   const double start = qp::web::NowMs();
   const qp::web::CanvasMetrics m = qp::web::SyncCanvasSize();
+  if (m.px_w != g.px_w || m.px_h != g.px_h) {
+    g.px_w = m.px_w;
+    g.px_h = m.px_h;
+    g.settle_frames = kSettleFrames;
+  }
+  if (g.settle_frames <= 0 && !g.app->WantsFrames() && start - g.last_render_ms < kIdleRefreshMs) {
+    glfwPollEvents();
+    return;
+  }
+  if (g.settle_frames > 0) --g.settle_frames;
+  g.last_render_ms = start;
   if (static_cast<float>(m.dpr) != g.dpr) {
     // New DPR (first frame, or the window moved to another screen / the user zoomed): rebuild
     // the style and the font atlas at the new physical size.
@@ -50,7 +80,10 @@ void Frame() {
   int fb_w = 0, fb_h = 0;
   glfwGetFramebufferSize(g.window, &fb_w, &fb_h);
   glViewport(0, 0, fb_w, fb_h);
-  glClearColor(0.08f, 0.08f, 0.10f, 1.0f);
+  // The host window has no background of its own: the clear is its background (one full-canvas
+  // blended pass less for a software rasteriser).
+  const ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
+  glClearColor(bg.x, bg.y, bg.z, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
   qp::web::EndFrameTestHooks();
@@ -88,6 +121,12 @@ int main() {
   io.LogFilename = nullptr;
   io.ConfigInputTextCursorBlink = true;
 
+  glfwSetCursorPosCallback(g.window, OnCursorPos);
+  glfwSetMouseButtonCallback(g.window, OnMouseButton);
+  glfwSetScrollCallback(g.window, OnScroll);
+  glfwSetKeyCallback(g.window, OnKey);
+  glfwSetCharCallback(g.window, OnChar);
+  glfwSetCursorEnterCallback(g.window, OnCursorEnter);
   ImGui_ImplGlfw_InitForOpenGL(g.window, true);
   ImGui_ImplOpenGL3_Init("#version 300 es");
   // After the GLFW backend, which installs GLFW's clipboard (empty stubs in Emscripten 3.1.6).

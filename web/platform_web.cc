@@ -25,7 +25,7 @@ EM_JS(void, qp_js_install_clipboard, (), {
   Module['qpClipboard'] = "";
   document.addEventListener('paste', function(e) {
     var t = e.clipboardData ? e.clipboardData.getData('text/plain') : null;
-    if (typeof t === 'string') Module['qpClipboard'] = t;
+    if (typeof t === 'string' && t.length > 0) Module['qpClipboard'] = t;
   });
 });
 

@@ -18,6 +18,8 @@ namespace {
 constexpr int kSizes[] = {4096, 65536, 262144, 1048576};
 constexpr const char* kSizeNames[] = {"4 096", "65 536", "262 144", "1 048 576"};
 constexpr int kNumSizes = 4;
+constexpr int kCurveMinBits = 2;
+constexpr int kCurveMaxBits = 8;
 
 const QuantExplorerPanel* g_current = nullptr;
 
@@ -53,8 +55,21 @@ bool TaggedCombo(const char* label, int* index, const char* const* names, int co
 
 std::string FormatValue(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.4g", v);
+  std::snprintf(buf, sizeof(buf), "%.4g", std::fabs(v) < 1e-12 ? 0.0 : v);
   return buf;
+}
+
+// Axis ticks at 1, 2 or 5 times a power of ten, about `target` of them across [lo, hi].
+std::vector<double> NiceTicks(double lo, double hi, int target) {
+  std::vector<double> ticks;
+  const double span = hi - lo;
+  if (!(span > 0) || target < 1) return ticks;
+  const double raw = span / target;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double norm = raw / mag;
+  const double step = (norm < 1.5 ? 1.0 : norm < 3.5 ? 2.0 : norm < 7.5 ? 5.0 : 10.0) * mag;
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push_back(t);
+  return ticks;
 }
 
 }  // namespace
@@ -65,25 +80,49 @@ QuantExplorerPanel::~QuantExplorerPanel() {
 }
 
 const std::vector<float>* QuantExplorerPanel::CurrentValues() {
-  return g_current != nullptr && !g_current->values_.empty() ? &g_current->values_ : nullptr;
+  return g_current != nullptr && g_current->data_ ? &g_current->data_->values : nullptr;
 }
 
 void QuantExplorerPanel::Recompute(FrameContext& ctx) {
-  if (!tensor_dirty_ && !study_dirty_) return;
+  if (!tensor_dirty_ && !study_dirty_ && !curve_dirty_) return;
   const double start = NowMs();
+  auto fail = [&](const Status& status) {
+    result_.reset();
+    curve_.clear();
+    error_ = status.ToString();
+    if (ctx.report_error != nullptr) ctx.report_error(status, "quantize a tensor");
+  };
   if (tensor_dirty_) {
-    values_ = MakeDemoTensor(distribution_, static_cast<uint32_t>(seed_), kSizes[size_index_]);
     tensor_dirty_ = false;
+    study_dirty_ = curve_dirty_ = true;
+    Result<StudyData> d =
+        PrepareStudy(MakeDemoTensor(distribution_, static_cast<uint32_t>(seed_), kSizes[size_index_]));
+    if (!d.ok()) {
+      data_.reset();
+      fail(d.status());
+      return;
+    }
+    data_ = std::move(d).value();
   }
-  study_dirty_ = false;
-  Result<StudyResult> r = RunStudy(values_, config_);
-  if (r.ok()) {
+  if (!data_) return;
+  if (study_dirty_) {
+    study_dirty_ = false;
+    Result<StudyResult> r = RunStudy(*data_, config_);
+    if (!r.ok()) {
+      fail(r.status());
+      return;
+    }
     result_ = std::move(r).value();
     error_.clear();
-  } else {
-    result_.reset();
-    error_ = r.status().ToString();
-    if (ctx.report_error != nullptr) ctx.report_error(r.status(), "quantize a tensor");
+  }
+  if (curve_dirty_) {
+    curve_dirty_ = false;
+    Result<std::vector<double>> c = SqnrByBits(*data_, config_, kCurveMinBits, kCurveMaxBits);
+    if (!c.ok()) {
+      fail(c.status());
+      return;
+    }
+    curve_ = std::move(c).value();
   }
   recompute_ms_ = NowMs() - start;
   ++recomputes_;
@@ -135,6 +174,7 @@ void QuantExplorerPanel::DrawControls(FrameContext& ctx) {
     seed_ = std::max(seed_, 0);
     tensor_dirty_ = true;
   }
+  TagLastItem("Seed");  // InputInt's text field reports an empty label; tag the whole group
   ImGui::SameLine(0, 20.0f * dpr);
   ImGui::SetNextItemWidth(120.0f * dpr);
   if (TaggedCombo("Values", &size_index_, kSizeNames, kNumSizes)) tensor_dirty_ = true;
@@ -147,16 +187,18 @@ void QuantExplorerPanel::DrawControls(FrameContext& ctx) {
   ImGui::SetNextItemWidth(140.0f * dpr);
   if (TaggedCombo("Calibrator", &calib, calib_names, 4)) {
     config_.calibrator = static_cast<CalibratorKind>(calib);
-    study_dirty_ = true;
+    study_dirty_ = curve_dirty_ = true;
   }
   ImGui::SameLine(0, 20.0f * dpr);
   if (ImGui::RadioButton("Symmetric", config_.symmetric)) {
     study_dirty_ |= !config_.symmetric;
+    curve_dirty_ |= !config_.symmetric;
     config_.symmetric = true;
   }
   ImGui::SameLine();
   if (ImGui::RadioButton("Affine", !config_.symmetric)) {
     study_dirty_ |= config_.symmetric;
+    curve_dirty_ |= config_.symmetric;
     config_.symmetric = false;
   }
   ImGui::SameLine(0, 20.0f * dpr);
@@ -166,7 +208,7 @@ void QuantExplorerPanel::DrawControls(FrameContext& ctx) {
     float pct = static_cast<float>(config_.percentile);
     if (ImGui::SliderFloat("Percentile", &pct, 99.0f, 100.0f, "%.3f")) {
       config_.percentile = pct;
-      study_dirty_ = true;
+      study_dirty_ = curve_dirty_ = true;
     }
   }
   ImGui::Spacing();
@@ -187,10 +229,10 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
 
   const float font_h = ImGui::GetFontSize();
   const float pad = 10.0f * dpr;
-  const ImVec2 p0(a.x + pad, a.y + pad + 2.2f * font_h);  // room for the threshold labels
+  const ImVec2 p0(a.x + pad, a.y + pad + 1.6f * font_h);  // room for the legend
   const ImVec2 p1(b.x - pad, b.y - pad - font_h - 4.0f * dpr);  // room for the x ticks
   const float w = p1.x - p0.x;
-  const double lo = r.hist_lo, hi = r.hist_hi;
+  const double lo = r.hist.lo, hi = r.hist.hi;
   auto X = [&](double v) { return static_cast<float>(p0.x + (v - lo) / (hi - lo) * w); };
 
   // Clipped regions.
@@ -202,24 +244,29 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
   const double step_px = r.params.scale / (hi - lo) * w;
   const int levels = r.params.qmax - r.params.qmin + 1;
   const int stride = step_px > 0 ? std::max(1, static_cast<int>(std::ceil(4.0 * dpr / step_px))) : levels;
+  // Sparse grids (few bits) are the point of the picture: draw them brighter.
+  const ImU32 grid_col = step_px * stride > 12.0 * dpr ? IM_COL32(170, 180, 210, 120)
+                                                       : IM_COL32(150, 160, 190, 55);
   for (int q = r.params.qmin; q <= r.params.qmax; q += stride) {
     const float x = X(quant::DequantizeValue(q, r.params));
-    dl->AddLine(ImVec2(x, p0.y), ImVec2(x, p1.y), IM_COL32(150, 160, 190, 55), 1.0f);
+    dl->AddLine(ImVec2(x, p0.y), ImVec2(x, p1.y), grid_col, 1.0f * dpr);
   }
 
   // Bars.
-  uint32_t max_count = 1;
-  for (uint32_t c : r.hist_counts) max_count = std::max(max_count, c);
-  const int bins = static_cast<int>(r.hist_counts.size());
-  const double denom = log_scale_ ? std::log1p(static_cast<double>(max_count)) : max_count;
+  int64_t max_count = 1;
+  for (int64_t c : r.hist.counts) max_count = std::max(max_count, c);
+  const int bins = r.hist.num_bins();
+  const double denom = log_scale_ ? std::log1p(static_cast<double>(max_count))
+                                  : static_cast<double>(max_count);
   int hovered_bin = -1;
   for (int i = 0; i < bins; ++i) {
-    const uint32_t c = r.hist_counts[static_cast<size_t>(i)];
+    const int64_t c = r.hist.counts[static_cast<size_t>(i)];
     const float x0 = p0.x + w * i / bins;
     const float x1 = p0.x + w * (i + 1) / bins;
     if (hovered && ImGui::GetIO().MousePos.x >= x0 && ImGui::GetIO().MousePos.x < x1) hovered_bin = i;
     if (c == 0) continue;
-    const double f = (log_scale_ ? std::log1p(static_cast<double>(c)) : c) / denom;
+    const double f =
+        (log_scale_ ? std::log1p(static_cast<double>(c)) : static_cast<double>(c)) / denom;
     const float y = p1.y - static_cast<float>(f) * (p1.y - p0.y);
     const double centre = lo + (i + 0.5) * (hi - lo) / bins;
     const bool clipped = centre < r.clip_lo || centre > r.clip_hi;
@@ -231,38 +278,58 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
     dl->AddLine(ImVec2(X(0), p0.y), ImVec2(X(0), p1.y), IM_COL32(200, 200, 210, 90), 1.0f * dpr);
   }
 
-  // Calibrator thresholds: dashed lines at +-amax, labels staggered on two rows.
-  for (int k = 0; k < static_cast<int>(CalibratorKind::kCount); ++k) {
-    if (!r.threshold_ok[static_cast<size_t>(k)]) continue;
-    const float amax = r.thresholds[static_cast<size_t>(k)];
+  // Calibrator thresholds: dashed lines at +-amax (the chosen one thicker), and a legend with
+  // each calibrator's amax in the top-left corner (labels at the lines collide when close).
+  float legend_x = p0.x;
+  const float legend_y = a.y + pad * 0.6f;
+  for (int k = 0; k < kNumCalibrators; ++k) {
+    const size_t ki = static_cast<size_t>(k);
     const bool chosen = k == static_cast<int>(config_.calibrator);
-    const float thick = (chosen ? 2.5f : 1.2f) * dpr;
-    for (int sign = -1; sign <= 1; sign += 2) {
-      if (sign < 0 && r.data_min >= 0) continue;  // one-sided data: no negative threshold
-      const double v = sign * static_cast<double>(amax);
-      if (v < lo || v > hi) continue;
-      const float x = X(v);
-      for (float y = p0.y; y < p1.y; y += 8.0f * dpr) {
-        dl->AddLine(ImVec2(x, y), ImVec2(x, std::min(p1.y, y + 5.0f * dpr)),
-                    kCalibratorColors[k], thick);
+    char text[64];
+    if (r.threshold_ok[ki]) {
+      const float amax = r.thresholds[ki];
+      const float thick = (chosen ? 2.5f : 1.2f) * dpr;
+      for (int sign = -1; sign <= 1; sign += 2) {
+        if (sign < 0 && data_->data_min >= 0) continue;  // one-sided data: no negative threshold
+        const double v = sign * static_cast<double>(amax);
+        if (v < lo || v > hi) continue;
+        const float x = X(v);
+        for (float y = p0.y; y < p1.y; y += 8.0f * dpr) {
+          dl->AddLine(ImVec2(x, y), ImVec2(x, std::min(p1.y, y + 5.0f * dpr)),
+                      kCalibratorColors[k], thick);
+        }
       }
+      std::snprintf(text, sizeof(text), "%s %.4g", CalibratorName(static_cast<CalibratorKind>(k)),
+                    amax);
+    } else {
+      std::snprintf(text, sizeof(text), "%s n/a", CalibratorName(static_cast<CalibratorKind>(k)));
     }
-    if (amax <= hi) {
-      const char* name = CalibratorName(static_cast<CalibratorKind>(k));
-      const float tw = ImGui::CalcTextSize(name).x;
-      const float x = std::min(X(amax) - tw * 0.5f, p1.x - tw);
-      dl->AddText(ImVec2(x, a.y + pad * 0.5f + (k % 2) * (font_h + 2.0f * dpr)),
-                  kCalibratorColors[k], name);
+    const float sw = 14.0f * dpr;
+    const float cy = legend_y + font_h * 0.5f;
+    dl->AddLine(ImVec2(legend_x, cy), ImVec2(legend_x + sw, cy), kCalibratorColors[k],
+                (chosen ? 3.0f : 1.5f) * dpr);
+    dl->AddText(ImVec2(legend_x + sw + 4.0f * dpr, legend_y), kCalibratorColors[k], text);
+    if (chosen) {
+      const float tw = ImGui::CalcTextSize(text).x;
+      dl->AddLine(ImVec2(legend_x + sw + 4.0f * dpr, legend_y + font_h + 1.0f * dpr),
+                  ImVec2(legend_x + sw + 4.0f * dpr + tw, legend_y + font_h + 1.0f * dpr),
+                  kCalibratorColors[k], 1.0f * dpr);
     }
+    legend_x += sw + 4.0f * dpr + ImGui::CalcTextSize(text).x + 18.0f * dpr;
+  }
+  {
+    const char* note = "red: clipped (outside the representable range)";
+    dl->AddText(ImVec2(std::max(legend_x, p1.x - ImGui::CalcTextSize(note).x), legend_y),
+                IM_COL32(240, 130, 110, 255), note);
   }
 
-  // X axis ticks.
-  for (int t = 0; t <= 4; ++t) {
-    const double v = lo + (hi - lo) * t / 4.0;
-    const std::string s = FormatValue(v);
-    const float tw = ImGui::CalcTextSize(s.c_str()).x;
+  // X axis ticks at round values.
+  for (double v : NiceTicks(lo, hi, std::max(2, static_cast<int>(w / (90.0f * dpr))))) {
+    const std::string t = FormatValue(v);
+    const float tw = ImGui::CalcTextSize(t.c_str()).x;
     const float x = std::clamp(X(v) - tw * 0.5f, p0.x, p1.x - tw);
-    dl->AddText(ImVec2(x, p1.y + 3.0f * dpr), IM_COL32(180, 180, 190, 255), s.c_str());
+    dl->AddLine(ImVec2(X(v), p1.y), ImVec2(X(v), p1.y + 3.0f * dpr), IM_COL32(200, 200, 210, 160));
+    dl->AddText(ImVec2(x, p1.y + 3.0f * dpr), IM_COL32(180, 180, 190, 255), t.c_str());
   }
   dl->PopClipRect();
 
@@ -270,7 +337,8 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
     const double b0 = lo + hovered_bin * (hi - lo) / bins;
     const double b1 = lo + (hovered_bin + 1) * (hi - lo) / bins;
     ImGui::BeginTooltip();
-    ImGui::Text("[%.4g, %.4g): %u values", b0, b1, r.hist_counts[static_cast<size_t>(hovered_bin)]);
+    ImGui::Text("[%.4g, %.4g): %lld values", b0, b1,
+                static_cast<long long>(r.hist.counts[static_cast<size_t>(hovered_bin)]));
     ImGui::Text("grid step %.4g, %d levels, clip [%.4g, %.4g]", r.params.scale, levels, r.clip_lo,
                 r.clip_hi);
     ImGui::EndTooltip();
@@ -308,7 +376,7 @@ void QuantExplorerPanel::DrawMetrics(FrameContext& ctx) {
   row("Max |error|", "%.4g", r.max_abs_error);
   row("Clipped values", "%.4f%% (%lld)", 100.0 * r.clipped_fraction,
       static_cast<long long>(r.error.clipped_count));
-  row("Data range", "[%.4g, %.4g]", r.data_min, r.data_max);
+  row("Data range", "[%.4g, %.4g]", data_->data_min, data_->data_max);
   ImGui::EndTable();
 
   ImGui::Spacing();
@@ -327,7 +395,6 @@ void QuantExplorerPanel::DrawMetrics(FrameContext& ctx) {
 }
 
 void QuantExplorerPanel::DrawSqnrCurve(FrameContext& ctx, float height) {
-  const StudyResult& r = *result_;
   const float dpr = ctx.dpr;
   ImGui::TextUnformatted("SQNR (dB) by bit width, same calibrator and scheme");
   const ImVec2 size(ImGui::GetContentRegionAvail().x, std::max(80.0f * dpr, height - ImGui::GetTextLineHeightWithSpacing()));
@@ -337,18 +404,20 @@ void QuantExplorerPanel::DrawSqnrCurve(FrameContext& ctx, float height) {
   const ImVec2 b = ImGui::GetItemRectMax();
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->AddRectFilled(a, b, IM_COL32(24, 26, 32, 255), 3.0f * dpr);
-  const int n = static_cast<int>(r.sqnr_by_bits.size());
+  const int n = static_cast<int>(curve_.size());
   if (n == 0) return;
   double top = 1.0;
-  for (double s : r.sqnr_by_bits) if (std::isfinite(s)) top = std::max(top, s);
+  for (double s : curve_) {
+    if (std::isfinite(s)) top = std::max(top, s);
+  }
   top *= 1.15;
   const float font_h = ImGui::GetFontSize();
   const float base_y = b.y - font_h - 6.0f * dpr;
   const float top_y = a.y + font_h + 6.0f * dpr;
   const float slot = (b.x - a.x) / n;
   for (int i = 0; i < n; ++i) {
-    const int bits = config_.min_sqnr_bits + i;
-    const double s = r.sqnr_by_bits[static_cast<size_t>(i)];
+    const int bits = kCurveMinBits + i;
+    const double s = curve_[static_cast<size_t>(i)];
     const double f = std::isfinite(s) ? std::max(0.0, s) / top : 1.0;
     const float x0 = a.x + slot * i + slot * 0.2f;
     const float x1 = a.x + slot * (i + 1) - slot * 0.2f;
@@ -372,7 +441,7 @@ void QuantExplorerPanel::WriteState(JsonWriter& j) const {
   j.BeginObject();
   j.Field("distribution", DemoDistributionName(distribution_));
   j.Field("seed", seed_);
-  j.Field("numel", static_cast<int>(values_.size()));
+  j.Field("numel", data_ ? static_cast<int>(data_->values.size()) : 0);
   j.Field("bits", config_.bits);
   j.Field("calibrator", CalibratorName(config_.calibrator));
   j.Field("scheme", config_.symmetric ? "symmetric" : "affine");
@@ -383,8 +452,9 @@ void QuantExplorerPanel::WriteState(JsonWriter& j) const {
   if (!error_.empty()) j.Field("error", error_); else j.Key("error").Null();
   if (result_) {
     const StudyResult& r = *result_;
-    j.Key("data").BeginObject().Field("min", static_cast<double>(r.data_min))
-        .Field("max", static_cast<double>(r.data_max)).Field("meanSquare", r.mean_square).EndObject();
+    j.Key("data").BeginObject().Field("min", static_cast<double>(data_->data_min))
+        .Field("max", static_cast<double>(data_->data_max))
+        .Field("meanSquare", data_->mean_square).EndObject();
     j.Key("qparams").BeginObject()
         .Field("scale", static_cast<double>(r.params.scale))
         .Field("zeroPoint", r.params.zero_point)
@@ -411,11 +481,11 @@ void QuantExplorerPanel::WriteState(JsonWriter& j) const {
         .Field("clippedFraction", r.clipped_fraction)
         .Field("clippedCount", static_cast<long long>(r.error.clipped_count)).EndObject();
     j.Key("sqnrByBits").BeginArray();
-    for (double s : r.sqnr_by_bits) j.Value(s);
+    for (double s : curve_) j.Value(s);
     j.EndArray();
-    j.Key("histogram").BeginObject().Field("lo", static_cast<double>(r.hist_lo))
-        .Field("hi", static_cast<double>(r.hist_hi)).Key("counts").BeginArray();
-    for (uint32_t c : r.hist_counts) j.Value(static_cast<long long>(c));
+    j.Key("histogram").BeginObject().Field("lo", r.hist.lo).Field("hi", r.hist.hi)
+        .Key("counts").BeginArray();
+    for (int64_t c : r.hist.counts) j.Value(static_cast<long long>(c));
     j.EndArray().EndObject();
   } else {
     j.Key("metrics").Null();

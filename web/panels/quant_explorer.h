@@ -40,11 +40,13 @@ class QuantExplorerPanel : public Panel {
   bool log_scale_ = true;
 
   // Derived.
-  std::vector<float> values_;
+  std::optional<StudyData> data_;
   std::optional<StudyResult> result_;
-  std::string error_;       // why result_ is empty, when it is
+  std::vector<double> curve_;  // SQNR for bits kCurveMinBits..kCurveMaxBits
+  std::string error_;          // why result_ is empty, when it is
   bool tensor_dirty_ = true;
   bool study_dirty_ = true;
+  bool curve_dirty_ = true;    // calibrator, scheme, percentile or tensor changed (not bits)
   double recompute_ms_ = 0;
   long long recomputes_ = 0;
 };
