@@ -2,8 +2,10 @@
 // of Debian's onnx 1.12 and run in onnxruntime (tests/js/onnx_export.test.mjs checks both).
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 #include "core/graph/attrs.h"
+#include "core/graph/executor.h"
 #include "core/onnx/onnx.h"
 #include "onnx.pb.h"
 
@@ -75,11 +77,67 @@ Status ToAttribute(const std::string& key, const Attribute& a, pb::AttributeProt
   return Status::Ok();
 }
 
+// Rewrites ops newer than the graph's opset into their ONNX definitions at that opset:
+// HardSwish-14 = x * HardSigmoid(x; alpha 1/6, beta 1/2) (bit-identical in our executor and ORT's
+// reference), BatchNormalization's training_mode (14) dropped when 0. Reshape allowzero=1 has no
+// opset-13 form.
+Status LowerForOpset(Graph* g) {
+  if (g->opset < 13)
+    return Unimplemented("export of an opset ", g->opset, " graph; qplay writes opset 13 or newer");
+  if (g->opset >= 14) return Status::Ok();
+  std::set<std::string> names;
+  for (const auto& [k, v] : g->initializers) names.insert(k);
+  for (const ValueInfo& v : g->inputs) names.insert(v.name);
+  for (const Node& n : g->nodes) names.insert(n.outputs.begin(), n.outputs.end());
+  std::vector<Node> out;
+  for (Node& n : g->nodes) {
+    if (n.op_type == "HardSwish") {
+      std::string mid = n.outputs[0] + "_hardsigmoid";
+      while (names.count(mid)) mid += "_";
+      names.insert(mid);
+      Node hs;
+      hs.name = n.name + "_hardsigmoid";
+      hs.op_type = "HardSigmoid";
+      hs.inputs = {n.inputs[0]};
+      hs.outputs = {mid};
+      hs.attrs["alpha"] = Attribute::Float(1.f / 6.f);
+      hs.attrs["beta"] = Attribute::Float(0.5f);
+      Node mul;
+      mul.name = n.name;
+      mul.op_type = "Mul";
+      mul.inputs = {n.inputs[0], mid};
+      mul.outputs = n.outputs;
+      out.push_back(std::move(hs));
+      out.push_back(std::move(mul));
+      continue;
+    }
+    if (n.op_type == "BatchNormalization") {
+      const Attribute* t = n.attr("training_mode");
+      if (t && t->i != 0) return Unimplemented(n.Describe(), ": training_mode BatchNormalization cannot be exported");
+      n.attrs.erase("training_mode");
+    }
+    if (n.op_type == "Reshape") {
+      const Attribute* z = n.attr("allowzero");
+      if (z && z->i != 0) return Unimplemented(n.Describe(), ": Reshape allowzero=1 needs opset 14");
+      n.attrs.erase("allowzero");
+    }
+    out.push_back(std::move(n));
+  }
+  g->nodes = std::move(out);
+  return Status::Ok();
+}
+
 }  // namespace
 
-Result<std::string> ExportModel(const Graph& g, const ExportOptions& opt) {
-  QP_RETURN_IF_ERROR(ValidateGraph(g));
-  for (const Node& n : g.nodes) QP_RETURN_IF_ERROR(CheckNodeSupported(n, g.opset));
+Result<std::string> ExportModel(const Graph& graph, const ExportOptions& opt) {
+  QP_RETURN_IF_ERROR(ValidateGraph(graph));
+  for (const Node& n : graph.nodes) QP_RETURN_IF_ERROR(CheckNodeSupported(n, graph.opset));
+  // The checker requires a shape on every graph output: fill undeclared ones by shape inference.
+  Graph g = graph;
+  QP_RETURN_IF_ERROR(InferShapes(&g));
+  for (const ValueInfo& v : g.outputs)
+    if (!v.has_shape)
+      return InvalidArgument("graph output '", v.name, "' has no inferable shape; ONNX requires one");
   pb::ModelProto model;
   model.set_ir_version(opt.ir_version);
   model.set_producer_name(opt.producer_name);
@@ -92,6 +150,7 @@ Result<std::string> ExportModel(const Graph& g, const ExportOptions& opt) {
   for (const ValueInfo& v : g.inputs) ToValueInfo(v, gp->add_input());
   for (const ValueInfo& v : g.outputs) ToValueInfo(v, gp->add_output());
   for (const auto& [name, t] : g.initializers) ToTensorProto(t, name, gp->add_initializer());
+  QP_RETURN_IF_ERROR(LowerForOpset(&g));
   for (const Node& n : g.nodes) {
     pb::NodeProto* np = gp->add_node();
     np->set_name(n.name);
