@@ -219,8 +219,9 @@ TEST(TrainBackward, PoolingMatchesFiniteDifferences) {
       {"3x2 s2 ceil include_pad", pa({3, 2}, {2, 2}, {0, 1, 0, 1}, true, true)},
       {"2x2 dilation 2 (MaxPool)", pa({2, 2}, {1, 1}, {}, false, false, {2, 2})},
   };
-  for (const auto& [name, attrs] : cases) {
-    SCOPED_TRACE(name);
+  for (const auto& c : cases) {
+    const ops::PoolAttrs& attrs = c.second;  // a named reference: clang 14 cannot capture bindings
+    SCOPED_TRACE(c.first);
     // 6 x 7 with stride 2 makes ceil-mode windows run past the padded end (the divisor rule).
     std::vector<Tensor> in = {DistinctValues({2, 2, 6, 7}, rng)};
     Forward fmax = [&](const std::vector<Tensor>& v) { return ops::MaxPool(v[0], attrs); };
