@@ -39,6 +39,45 @@ double AmaxLevels(const AmaxOptions& o) {
   return std::ldexp(1.0, o.bits - 1 + (o.is_unsigned ? 1 : 0)) - 1.0;
 }
 
+// nearbyint for 0 <= v < 2^51 without a libm call: adding and subtracting 1.5 * 2^52 rounds to an
+// integer in the FPU's round-to-nearest-even mode, exactly as nearbyint does in that mode.
+inline double RoundSmall(double v) {
+  constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52
+  return (v + kMagic) - kMagic;
+}
+
+struct BatchStats {
+  float min, max;
+  int64_t bad;
+};
+
+// Four independent lanes keep the min/max dependency chains short (without -ffast-math the
+// compiler may not reorder a float min reduction itself); locals stay in registers.
+BatchStats ScanBatch(const float* x, int64_t n) {
+  float mn[4] = {x[0], x[0], x[0], x[0]}, mx[4] = {x[0], x[0], x[0], x[0]};
+  int64_t bad = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int k = 0; k < 4; ++k) {
+      const float v = x[i + k];
+      bad += !(std::fabs(v) <= FLT_MAX);
+      mn[k] = v < mn[k] ? v : mn[k];
+      mx[k] = v > mx[k] ? v : mx[k];
+    }
+  }
+  for (; i < n; ++i) {
+    const float v = x[i];
+    bad += !(std::fabs(v) <= FLT_MAX);
+    mn[0] = v < mn[0] ? v : mn[0];
+    mx[0] = v > mx[0] ? v : mx[0];
+  }
+  BatchStats s;
+  s.min = std::min(std::min(mn[0], mn[1]), std::min(mn[2], mn[3]));
+  s.max = std::max(std::max(mx[0], mx[1]), std::max(mx[2], mx[3]));
+  s.bad = bad;
+  return s;
+}
+
 float PercentileAmax(const Histogram& h, double percentile) {
   const double target = percentile / 100.0 * static_cast<double>(h.total());
   int64_t cum = 0;
@@ -131,7 +170,7 @@ Result<AmaxSearch> MseSearch(const Histogram& h, const AmaxOptions& o) {
       const int64_t n = h.counts[static_cast<size_t>(b)];
       if (n == 0) continue;
       const double c = h.center(b);
-      const double q = std::min(std::nearbyint(c / step), levels);
+      const double q = std::min(RoundSmall(c / step), levels);
       const double d = q * step - c;
       err += static_cast<double>(n) * d * d;
     }
@@ -264,7 +303,7 @@ Result<ErrorSplit> HistogramErrorSplit(const Histogram& h, float amax, int bits,
       e.clipping += n * (c - amax) * (c - amax);
       e.clipped_count += n;
     } else {
-      const double d = std::min(std::nearbyint(c / step), levels) * step - c;
+      const double d = std::min(RoundSmall(c / step), levels) * step - c;
       e.rounding += n * d * d;
     }
   }
@@ -299,15 +338,9 @@ Status HistogramCalibrator::Observe(const float* x, int64_t n) {
     return InvalidArgument(what, ": empty tensor (", n, " elements); an observer needs at least one value");
   }
   // Pass 1: min, max and the non-finite count together (nothing is recorded if any is bad).
-  float mn = x[0], mx = x[0];
-  int64_t bad = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    bad += !(std::fabs(v) <= FLT_MAX);
-    mn = v < mn ? v : mn;
-    mx = v > mx ? v : mx;
-  }
-  if (bad) return CheckFinite(x, n, what);
+  const BatchStats st = ScanBatch(x, n);
+  if (st.bad) return CheckFinite(x, n, what);
+  const float mn = st.min, mx = st.max;
   const float m = std::max(std::fabs(mn), std::fabs(mx));
   const int bins = options_.num_bins;
   if (hist_.hi == 0.0 && m > 0.0f) {
@@ -332,10 +365,12 @@ Status HistogramCalibrator::Observe(const float* x, int64_t n) {
   if (hist_.hi == 0.0) {
     counts[0] += n;
   } else {
+    // |v| * inv is in [0, bins * (1 + 2^-23)], so a signed int32 conversion (one instruction on
+    // x86 and wasm, unlike uint32) is exact and safe; the top edge goes to the last bin.
     const float inv = static_cast<float>(bins / hist_.hi);
-    const uint32_t last = static_cast<uint32_t>(bins - 1);
+    const int32_t last = bins - 1;
     auto bin_of = [inv, last](float v) {
-      const uint32_t b = static_cast<uint32_t>(std::fabs(v) * inv);
+      const int32_t b = static_cast<int32_t>(std::fabs(v) * inv);
       return b < last ? b : last;
     };
     if (n < 8192) {

@@ -128,4 +128,45 @@ Result<AddFixedPoint> MakeAddFixedPoint(float a_output_scale, float b_output_sca
   return p;
 }
 
+const char* AddSchemeName(AddScheme scheme) {
+  switch (scheme) {
+    case AddScheme::kXnnpackFixedPoint: return "xnnpack_fixed_point";
+    case AddScheme::kFp32: return "fp32";
+  }
+  return "unknown";
+}
+
+Result<AddRequant> MakeAddRequant(AddScheme scheme, float a_scale, int32_t a_zero_point,
+                                  float b_scale, int32_t b_zero_point, float output_scale) {
+  QP_RETURN_IF_ERROR(CheckScale(a_scale, "add input A scale"));
+  QP_RETURN_IF_ERROR(CheckScale(b_scale, "add input B scale"));
+  QP_RETURN_IF_ERROR(CheckScale(output_scale, "add output scale"));
+  AddRequant r;
+  r.scheme = scheme;
+  r.a_ratio = a_scale / output_scale;
+  r.b_ratio = b_scale / output_scale;
+  r.a_zero_point = a_zero_point;
+  r.b_zero_point = b_zero_point;
+  // Both schemes accept the same inputs, so switching scheme never changes what is legal.
+  QP_ASSIGN_OR_RETURN(r.fixed, MakeAddFixedPoint(r.a_ratio, r.b_ratio, a_zero_point, b_zero_point));
+  if (scheme != AddScheme::kXnnpackFixedPoint && scheme != AddScheme::kFp32) {
+    return InvalidArgument("add scheme ", static_cast<int>(scheme), " is unknown");
+  }
+  return r;
+}
+
+Result<RequantChannel> MakeMulRequant(float a_scale, float b_scale, float output_scale) {
+  QP_RETURN_IF_ERROR(CheckScale(a_scale, "mul input A scale"));
+  QP_RETURN_IF_ERROR(CheckScale(b_scale, "mul input B scale"));
+  QP_RETURN_IF_ERROR(CheckScale(output_scale, "mul output scale"));
+  const float scale = a_scale * b_scale / output_scale;
+  if (!(scale >= 0x1.0p-16f) || !(scale < 256.0f)) {
+    return OutOfRange("mul scale ratio sa*sb/sy is ", scale, "; must be in [2^-16, 2^8)");
+  }
+  QP_ASSIGN_OR_RETURN(RequantChannel ch,
+                      Q31FromReal(static_cast<double>(a_scale) * b_scale / output_scale));
+  ch.scale = scale;
+  return ch;
+}
+
 }  // namespace qp::quant

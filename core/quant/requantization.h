@@ -162,4 +162,42 @@ inline int32_t AddFixedPointApply(int32_t a, int32_t b, const AddFixedPoint& p,
   return v + out.zero_point;
 }
 
+// ---- Elementwise add of two int8 tensors with their own scales (ONNX QLinearAdd) ----------------
+// y = (sa*(a - za) + sb*(b - zb)) / sy + zy. The arithmetic is a named scheme:
+enum class AddScheme : uint8_t {
+  // XNNPACK 2022-02's fixed-point add (AddFixedPoint above): the default, because it is what the
+  // native XNNPACK backend computes, so every backend gives the same bits.
+  kXnnpackFixedPoint = 0,
+  // fp32: float(a - za) * ra + float(b - zb) * rb (two products, one sum, no FMA), then clamp and
+  // round to nearest even like RequantizeFp32. Not available through XNNPACK 2022.
+  kFp32 = 1,
+};
+const char* AddSchemeName(AddScheme scheme);
+
+struct AddRequant {
+  AddScheme scheme = AddScheme::kXnnpackFixedPoint;
+  float a_ratio = 0, b_ratio = 0;  // sa / sy and sb / sy, fp32 divisions as XNNPACK computes them
+  int32_t a_zero_point = 0, b_zero_point = 0;
+  AddFixedPoint fixed;             // kXnnpackFixedPoint only
+};
+// Validates scales (finite, positive, normal) and ratios ([2^-10, 2^8), XNNPACK's range).
+Result<AddRequant> MakeAddRequant(AddScheme scheme, float a_scale, int32_t a_zero_point,
+                                  float b_scale, int32_t b_zero_point, float output_scale);
+
+inline int32_t AddRequantApply(int32_t a, int32_t b, const AddRequant& r, const OutputQuant& out) {
+  if (r.scheme == AddScheme::kXnnpackFixedPoint) return AddFixedPointApply(a, b, r.fixed, out);
+  float x = static_cast<float>(a - r.a_zero_point) * r.a_ratio;
+  x += static_cast<float>(b - r.b_zero_point) * r.b_ratio;
+  const float lo = static_cast<float>(out.qmin - out.zero_point);
+  const float hi = static_cast<float>(out.qmax - out.zero_point);
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  return MagicRoundFp32(x) + out.zero_point;
+}
+
+// ---- Elementwise multiply (ONNX QLinearMul / XNNPACK multiply_nd_qs8) ---------------------------
+// acc = (a - za) * (b - zb) exactly in int32, then Requantize(acc, channel, out) with the channel's
+// scale = (sa * sb) / sy in fp32 (XNNPACK's order, range [2^-16, 2^8)).
+Result<RequantChannel> MakeMulRequant(float a_scale, float b_scale, float output_scale);
+
 }  // namespace qp::quant

@@ -29,7 +29,11 @@ std::vector<float> Gaussian(std::mt19937_64& rng, int n, float sigma) {
 std::vector<float> HeavyTail(std::mt19937_64& rng, int n) {
   std::exponential_distribution<float> e(1.0f);
   std::vector<float> x(n);
-  for (auto& v : x) v = (rng() % 2 ? 1.0f : -1.0f) * e(rng);
+  for (auto& v : x) {
+    do {  // libc++'s float exponential_distribution (wasm) can return +inf
+      v = (rng() % 2 ? 1.0f : -1.0f) * e(rng);
+    } while (!std::isfinite(v));
+  }
   for (int i = 0; i < n / 2000; ++i) x[rng() % n] *= 8.0f;
   return x;
 }
@@ -247,6 +251,11 @@ PlainEntropy PlainTensorRtEntropy(const Histogram& h, int bits, bool is_unsigned
       sp += p[idx];
       sq += q[idx];
     }
+    // The original's sanity check: Q keeps the in-range mass, P all of it.
+    double beyond = 0.0;
+    for (int idx = i; idx < stop; ++idx) beyond += bins[idx];
+    EXPECT_EQ(std::round(sq + beyond), total_data);
+    EXPECT_EQ(std::round(sp), total_data);
     double kl = 0.0;
     for (int idx = 0; idx < i; ++idx) {
       const double pn = p[idx] / sp, qn = q[idx] / sq;

@@ -6,7 +6,9 @@
 // Usage: bench_quant [--quick]  (--quick: 1M values only, 3 repeats).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -48,12 +50,23 @@ void Emit1(const char* c, const char* variant, const char* metric, double value,
   std::fflush(stdout);
 }
 
+void Check(const qp::Status& s) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "bench_quant: %s\n", s.ToString().c_str());
+    std::exit(1);
+  }
+}
+
 // Heavy-tailed activations with outliers: the data calibrators exist for.
 std::vector<float> Data(size_t n) {
   std::mt19937_64 rng(12345);
   std::exponential_distribution<float> e(1.0f);
   std::vector<float> x(n);
-  for (auto& v : x) v = (rng() & 1 ? 1.0f : -1.0f) * e(rng);
+  for (auto& v : x) {
+    do {  // libc++'s float exponential_distribution can return +inf (when its uniform draw is 1)
+      v = (rng() & 1 ? 1.0f : -1.0f) * e(rng);
+    } while (!std::isfinite(v));
+  }
   for (size_t i = 0; i < n / 5000; ++i) x[rng() % n] *= 10.0f;
   return x;
 }
@@ -83,7 +96,7 @@ int main(int argc, char** argv) {
     std::snprintf(c, sizeof c, "collect_%zuM", n >> 20);
     const Timing th = MedianSeconds(repeats, [&] {
       auto cal = HistogramCalibrator::Create();
-      if (!cal->Observe(all.data(), static_cast<int64_t>(n)).ok()) std::abort();
+      Check(cal->Observe(all.data(), static_cast<int64_t>(n)));
     });
     EmitRate(c, "histogram_2048", n, th);
     // The same data in 16 batches with a growing range (re-binning on the way).
@@ -91,13 +104,13 @@ int main(int argc, char** argv) {
       auto cal = HistogramCalibrator::Create();
       const size_t step = n / 16;
       for (size_t s = 0; s < n; s += step) {
-        if (!cal->Observe(all.data() + s, static_cast<int64_t>(std::min(step, n - s))).ok()) std::abort();
+        Check(cal->Observe(all.data() + s, static_cast<int64_t>(std::min(step, n - s))));
       }
     });
     EmitRate(c, "histogram_2048_16_batches", n, tb);
     const Timing tm = MedianSeconds(repeats, [&] {
       MinMaxObserver mm;
-      if (!mm.Observe(all.data(), static_cast<int64_t>(n)).ok()) std::abort();
+      Check(mm.Observe(all.data(), static_cast<int64_t>(n)));
     });
     EmitRate(c, "minmax", n, tm);
   }
@@ -119,7 +132,7 @@ int main(int argc, char** argv) {
     Emit1("amax_2048_bins", m.name, "amax", amax, 2048);
   }
   const Timing ta = MedianSeconds(amax_repeats, [&] {
-    if (!ComputeAllAmax(h).ok()) std::abort();
+    Check(ComputeAllAmax(h).status());
   });
   EmitMs("amax_2048_bins", "all_four", ta);
   return 0;
