@@ -95,7 +95,7 @@ void App::SetFrameTiming(double frame_ms, double interval_ms, double ui_ms, doub
 
 bool App::WantsFrames() const {
   const ImGuiIO& io = ImGui::GetIO();
-  return io.WantTextInput;  // the text cursor blinks
+  return io.WantTextInput || busy_frames_ > 0;  // a blinking text cursor, async arrivals
 }
 
 void App::ReportError(const Status& status, const char* where) {
@@ -104,10 +104,12 @@ void App::ReportError(const Status& status, const char* where) {
   while (errors_.size() > kMaxErrorsKept) errors_.pop_front();
   ++error_count_;
   show_errors_ = true;
+  busy_frames_ = 8;
 }
 
 void App::Frame(float dpr, int width, int height) {
   ++frame_;
+  if (busy_frames_ > 0) --busy_frames_;
   width_ = width;
   height_ = height;
   FrameContext ctx;
@@ -203,6 +205,31 @@ void App::DrawAbout() {
   ImGui::End();
 }
 
+void App::OnFile(const std::string& name, const std::string& bytes) {
+  busy_frames_ = 8;
+  for (auto& panel : panels_) {
+    if (!panel->AcceptsFile(name)) continue;
+    const Status st = panel->LoadFile(name, bytes);
+    if (st.ok()) {
+      ++files_loaded_;
+      last_file_ = name;
+    } else {
+      ReportError(st, "open file");
+    }
+    return;
+  }
+  ReportError(InvalidArgument("file '", name, "' (", bytes.size(),
+                              " bytes): no panel opens this type; the playground opens .npy "
+                              "tensors"),
+              "open file");
+}
+
+void App::OnFileTooLarge(const std::string& name, double size_bytes) {
+  ReportError(ResourceExhausted("file '", name, "' is ", static_cast<long long>(size_bytes),
+                                " bytes; the page reads files up to 512 MiB"),
+              "open file");
+}
+
 std::string App::StateJson() const {
   JsonWriter j;
   j.BeginObject();
@@ -224,6 +251,8 @@ std::string App::StateJson() const {
   j.Key("canvas").BeginObject().Field("w", width_).Field("h", height_).EndObject();
   j.Field("items", LastFrameItemCount());
   j.Field("errorCount", error_count_);
+  j.Field("filesLoaded", files_loaded_);
+  j.Field("lastFile", last_file_);
   if (errors_.empty()) {
     j.Key("lastError").Null();
   } else {

@@ -36,6 +36,10 @@ class App {
   bool WantsFrames() const;
 
   void ReportError(const Status& status, const char* where);
+  // A file from the page (drop or file picker): routed to the first panel that accepts it.
+  void OnFile(const std::string& name, const std::string& bytes);
+  // A file the page refused to read (larger than the page's cap): reported, nothing loaded.
+  void OnFileTooLarge(const std::string& name, double size_bytes);
   std::string StateJson() const;
 
   static App* Get();  // the single instance (created by main.cc)
@@ -48,6 +52,9 @@ class App {
   std::vector<std::unique_ptr<Panel>> panels_;
   std::deque<ErrorEntry> errors_;  // most recent last; bounded
   long long error_count_ = 0;
+  long long files_loaded_ = 0;
+  int busy_frames_ = 0;  // frames to render without input (after a file or an error arrives)
+  std::string last_file_;
   bool show_errors_ = false;
   bool show_about_ = false;
   bool show_metrics_ = false;

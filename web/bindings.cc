@@ -2,6 +2,7 @@
 //   Module.state()          -> JSON string, schema in web/README.md
 //   Module.itemRect(label)  -> {x, y, w, h} in CSS pixels of the last frame, or null
 //   Module.tensorValues()   -> Float32Array copy of the explorer's current tensor
+//   Module.fileDropped(name, Uint8Array), Module.fileTooLarge(name, size): page file input
 #include <emscripten.h>
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
@@ -41,10 +42,21 @@ val TensorValues() {
   return view.call<val>("slice");
 }
 
+// Embind copies a Uint8Array argument into the std::string.
+void FileDropped(const std::string& name, const std::string& bytes) {
+  if (qp::web::App* app = qp::web::App::Get()) app->OnFile(name, bytes);
+}
+
+void FileTooLarge(const std::string& name, double size) {
+  if (qp::web::App* app = qp::web::App::Get()) app->OnFileTooLarge(name, size);
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(qplay_web) {
   emscripten::function("state", &State);
   emscripten::function("itemRect", &ItemRect);
   emscripten::function("tensorValues", &TensorValues);
+  emscripten::function("fileDropped", &FileDropped);
+  emscripten::function("fileTooLarge", &FileTooLarge);
 }

@@ -131,6 +131,7 @@ int main() {
   ImGui_ImplOpenGL3_Init("#version 300 es");
   // After the GLFW backend, which installs GLFW's clipboard (empty stubs in Emscripten 3.1.6).
   qp::web::InstallClipboard(io);
+  qp::web::InstallFileInput();
 
   static qp::web::App app;
   g.app = &app;

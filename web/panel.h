@@ -30,6 +30,14 @@ class Panel {
   virtual void Draw(FrameContext& ctx) = 0;
   // Writes this panel's state as one JSON value (an object).
   virtual void WriteState(JsonWriter& json) const = 0;
+
+  // Files dropped on the page or chosen in a file picker go to the first panel that accepts the
+  // name. LoadFile's bytes are untrusted; on error the panel keeps its current state and the
+  // Status is shown in the Errors panel.
+  virtual bool AcceptsFile(const std::string& name) const { return false; }
+  virtual Status LoadFile(const std::string& name, const std::string& bytes) {
+    return Unimplemented("file '", name, "': ", Title(), " opens no files");
+  }
 };
 
 }  // namespace qp::web

@@ -48,6 +48,47 @@ EM_JS(void, qp_js_clipboard_read, (char* out, int cap), {
   stringToUTF8(Module['qpClipboard'] || "", out, cap);
 });
 
+EM_JS(void, qp_js_install_file_input, (), {
+  var kMaxBytes = 512 * 1024 * 1024;
+  function deliver(files) {
+    for (var i = 0; i < files.length; i++) {
+      (function(f) {
+        if (f.size > kMaxBytes) { Module['fileTooLarge'](f.name, f.size); return; }
+        f.arrayBuffer().then(function(buf) {
+          Module['fileDropped'](f.name, new Uint8Array(buf));
+        }).catch(function(e) { Module['fileTooLarge'](f.name, f.size); });
+      })(files[i]);
+    }
+  }
+  // Capture phase on window, ahead of GLFW's own canvas drop handler (which would copy every
+  // dropped file into MEMFS).
+  window.addEventListener('dragover', function(e) {
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+  }, true);
+  window.addEventListener('drop', function(e) {
+    e.preventDefault();
+    e.stopPropagation();
+    if (e.dataTransfer && e.dataTransfer.files) deliver(e.dataTransfer.files);
+  }, true);
+  var input = document.createElement('input');
+  input.type = 'file';
+  input.id = 'qp-file-input';
+  input.style.display = 'none';
+  input.addEventListener('change', function() {
+    deliver(input.files);
+    input.value = "";
+  });
+  document.body.appendChild(input);
+});
+
+EM_JS(void, qp_js_open_file_picker, (const char* accept), {
+  var input = document.getElementById('qp-file-input');
+  if (!input) return;
+  input.accept = UTF8ToString(accept);
+  input.click();
+});
+
 EM_JS(void, qp_js_signal_ready, (), {
   var q = window['qplay'];
   if (q && typeof q['_resolveReady'] === 'function') q['_resolveReady']();
@@ -90,6 +131,10 @@ void InstallClipboard(ImGuiIO& io) {
   io.GetClipboardTextFn = GetClipboardText;
   io.ClipboardUserData = nullptr;
 }
+
+void InstallFileInput() { qp_js_install_file_input(); }
+
+void OpenFilePicker(const char* accept) { qp_js_open_file_picker(accept); }
 
 void SignalFirstFrame() { qp_js_signal_ready(); }
 

@@ -23,6 +23,14 @@ CanvasMetrics SyncCanvasSize();
 // browser `paste` event (Ctrl+V fires `paste` before the next frame runs ImGui's shortcut).
 void InstallClipboard(ImGuiIO& io);
 
+// Drag-and-drop on the page and a hidden <input type=file>: each file's bytes are handed to
+// Module.fileDropped(name, Uint8Array) (bindings.cc -> App::OnFile); files above 512 MiB are
+// not read and go to Module.fileTooLarge(name, size).
+void InstallFileInput();
+// Opens the browser's file picker (needs the transient user activation of a click; ImGui
+// handles the click within the same animation frame). `accept` as in <input accept>.
+void OpenFilePicker(const char* accept);
+
 // Resolves window.qplay.ready (index.html creates the promise) after the first frame.
 void SignalFirstFrame();
 

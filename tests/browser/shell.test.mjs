@@ -139,6 +139,8 @@ test('the Calibrator combo changes the clipping threshold', async () => {
     assert.ok(s.explorer.qparams.clipHi < amaxMax,
               `${name}: clip ${s.explorer.qparams.clipHi} not below max's ${amaxMax}`);
     assert.ok(s.explorer.metrics.clippedFraction > 0, `${name} clips nothing`);
+    await page.mouse.move(1, 1);  // no tooltip in the picture
+    await waitFrames(page, 2);
     await screenshot(page, `calibrator-${name}.png`);
   }
   assert.deepEqual(errors, []);
@@ -235,6 +237,70 @@ test('copy and paste between an ImGui text field and the browser clipboard', asy
   await page.keyboard.press('Enter');
   await waitFrames(page, 3);
   assert.equal((await state(page)).explorer.seed, 42);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// A minimal .npy v1.0 writer for float32 C-order arrays (numpy.lib.format), written here so the
+// page's reader is checked against the format, not against our own writer.
+function npyFloat32(values, shape) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const buf = new Uint8Array(10 + header.length + values.length * 4);
+  buf.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(buf.buffer).setUint16(8, header.length, true);
+  buf.set(new TextEncoder().encode(header), 10);
+  new Uint8Array(buf.buffer, 10 + header.length).set(new Uint8Array(new Float32Array(values).buffer));
+  return buf;
+}
+
+async function dropFile(page, name, bytes) {
+  await page.evaluate(([n, arr]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(arr)], n));
+    const canvas = document.getElementById('canvas');
+    canvas.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    canvas.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, [name, Array.from(bytes)]);
+}
+
+test('dropping a .npy file studies its values; a corrupt file shows an error and changes nothing', async () => {
+  const { page, context, errors } = await openApp(env);
+  await waitFrames(page, 3);
+  // 3 x 100 values: a ramp in [-1, 0.98] plus one outlier at 5.
+  const values = Array.from({ length: 300 }, (_, i) => (i === 123 ? 5 : -1 + (i % 100) * 0.02));
+  await dropFile(page, 'ramp.npy', npyFloat32(values, [3, 100]));
+  await page.waitForFunction(() => window.qplay.state().filesLoaded === 1, null, { timeout: 20000 });
+  await waitFrames(page, 2);
+  let s = await state(page);
+  assert.equal(s.errorCount, 0, s.lastError);
+  assert.equal(s.explorer.source, 'file');
+  assert.match(s.explorer.distribution, /ramp\.npy \[3, 100\]/);
+  assert.equal(s.explorer.numel, 300);
+  assert.equal(s.explorer.data.min, Math.fround(-1));
+  assert.equal(s.explorer.data.max, 5);
+  assert.equal(s.explorer.thresholds.max, 5);  // the max calibrator's amax is max |x|
+  const page_values = await page.evaluate(() => Array.from(window.qplay.tensorValues()));
+  assert.deepEqual(page_values, values.map(Math.fround));
+  await screenshot(page, 'dropped-npy.png');
+
+  // Truncated data: the reader must refuse it, the Errors panel names the file, and the
+  // session keeps the previous tensor.
+  const bad = npyFloat32(values, [3, 100]).slice(0, 500);
+  await dropFile(page, 'broken.npy', bad);
+  await page.waitForFunction(() => window.qplay.state().errorCount >= 1, null, { timeout: 20000 });
+  await waitFrames(page, 2);
+  s = await state(page);
+  assert.match(s.lastError, /broken\.npy/);
+  assert.equal(s.explorer.numel, 300);
+  assert.match(s.explorer.distribution, /ramp\.npy/);
+  assert.ok(s.explorer.metrics !== null, 'the study of the previous tensor is gone');
+  await page.mouse.move(1, 1);
+  await screenshot(page, 'dropped-corrupt.png');
+  // Still interactive.
+  await clickItem(page, 'Bits', 0.005);
+  assert.equal((await state(page)).explorer.bits, 2);
   assert.deepEqual(errors, []);
   await context.close();
 });

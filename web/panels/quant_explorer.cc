@@ -4,9 +4,11 @@
 #include "web/panels/quant_explorer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
+#include "core/data/npy.h"
 #include "imgui.h"
 #include "web/json_writer.h"
 #include "web/platform_web.h"
@@ -20,6 +22,8 @@ constexpr const char* kSizeNames[] = {"4 096", "65 536", "262 144", "1 048 576"}
 constexpr int kNumSizes = 4;
 constexpr int kCurveMinBits = 2;
 constexpr int kCurveMaxBits = 8;
+// Largest tensor the explorer studies (a file beyond it is refused before any allocation).
+constexpr int64_t kMaxFileValues = int64_t{1} << 24;
 
 const QuantExplorerPanel* g_current = nullptr;
 
@@ -95,8 +99,9 @@ void QuantExplorerPanel::Recompute(FrameContext& ctx) {
   if (tensor_dirty_) {
     tensor_dirty_ = false;
     study_dirty_ = curve_dirty_ = true;
-    Result<StudyData> d =
-        PrepareStudy(MakeDemoTensor(distribution_, static_cast<uint32_t>(seed_), kSizes[size_index_]));
+    Result<StudyData> d = PrepareStudy(
+        use_file_ ? file_values_
+                  : MakeDemoTensor(distribution_, static_cast<uint32_t>(seed_), kSizes[size_index_]));
     if (!d.ok()) {
       data_.reset();
       fail(d.status());
@@ -158,14 +163,18 @@ void QuantExplorerPanel::Draw(FrameContext& ctx) {
 
 void QuantExplorerPanel::DrawControls(FrameContext& ctx) {
   const float dpr = ctx.dpr;
-  static const char* dist_names[static_cast<int>(DemoDistribution::kCount)];
-  for (int i = 0; i < static_cast<int>(DemoDistribution::kCount); ++i) {
+  const int num_demo = static_cast<int>(DemoDistribution::kCount);
+  const char* dist_names[static_cast<int>(DemoDistribution::kCount) + 1];
+  for (int i = 0; i < num_demo; ++i) {
     dist_names[i] = DemoDistributionName(static_cast<DemoDistribution>(i));
   }
-  int dist = static_cast<int>(distribution_);
+  dist_names[num_demo] = file_label_.c_str();
+  int dist = use_file_ ? num_demo : static_cast<int>(distribution_);
   ImGui::SetNextItemWidth(260.0f * dpr);
-  if (TaggedCombo("Distribution", &dist, dist_names, static_cast<int>(DemoDistribution::kCount))) {
-    distribution_ = static_cast<DemoDistribution>(dist);
+  if (TaggedCombo("Distribution", &dist, dist_names,
+                  file_values_.empty() ? num_demo : num_demo + 1)) {
+    use_file_ = dist == num_demo;
+    if (!use_file_) distribution_ = static_cast<DemoDistribution>(dist);
     tensor_dirty_ = true;
   }
   ImGui::SameLine(0, 20.0f * dpr);
@@ -178,6 +187,9 @@ void QuantExplorerPanel::DrawControls(FrameContext& ctx) {
   ImGui::SameLine(0, 20.0f * dpr);
   ImGui::SetNextItemWidth(120.0f * dpr);
   if (TaggedCombo("Values", &size_index_, kSizeNames, kNumSizes)) tensor_dirty_ = true;
+  ImGui::SameLine(0, 20.0f * dpr);
+  if (ImGui::Button("Open .npy...")) OpenFilePicker(".npy");
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Or drop a .npy file anywhere on the page.");
 
   ImGui::SetNextItemWidth(260.0f * dpr);
   if (ImGui::SliderInt("Bits", &config_.bits, 2, 8)) study_dirty_ = true;
@@ -378,20 +390,6 @@ void QuantExplorerPanel::DrawMetrics(FrameContext& ctx) {
       static_cast<long long>(r.error.clipped_count));
   row("Data range", "[%.4g, %.4g]", data_->data_min, data_->data_max);
   ImGui::EndTable();
-
-  ImGui::Spacing();
-  for (int k = 0; k < static_cast<int>(CalibratorKind::kCount); ++k) {
-    const size_t i = static_cast<size_t>(k);
-    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(kCalibratorColors[k]));
-    if (r.threshold_ok[i]) {
-      ImGui::Text("%s amax %.4g", CalibratorName(static_cast<CalibratorKind>(k)), r.thresholds[i]);
-    } else {
-      ImGui::Text("%s: unavailable", CalibratorName(static_cast<CalibratorKind>(k)));
-      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", r.threshold_errors[i].c_str());
-    }
-    ImGui::PopStyleColor();
-    if (k % 2 == 0) ImGui::SameLine(ImGui::GetContentRegionAvail().x * 0.5f);
-  }
 }
 
 void QuantExplorerPanel::DrawSqnrCurve(FrameContext& ctx, float height) {
@@ -437,9 +435,33 @@ void QuantExplorerPanel::DrawSqnrCurve(FrameContext& ctx, float height) {
   }
 }
 
+bool QuantExplorerPanel::AcceptsFile(const std::string& name) const {
+  const size_t n = name.size();
+  if (n < 4) return false;
+  std::string ext = name.substr(n - 4);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".npy";
+}
+
+Status QuantExplorerPanel::LoadFile(const std::string& name, const std::string& bytes) {
+  QP_ASSIGN_OR_RETURN(Tensor t, data::ParseNpy(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                               bytes.size(), name, kMaxFileValues));
+  if (t.numel() == 0) return InvalidArgument("file '", name, "': the tensor has no values");
+  std::vector<float> values = t.ToFloatVector();
+  // Validate (finite values) before replacing anything: a bad file leaves the panel as it was.
+  QP_ASSIGN_OR_RETURN(StudyData probe, PrepareStudy(values));
+  (void)probe;
+  file_values_ = std::move(values);
+  file_label_ = "File: " + name + " " + ShapeToString(t.shape());
+  use_file_ = true;
+  tensor_dirty_ = true;
+  return Status::Ok();
+}
+
 void QuantExplorerPanel::WriteState(JsonWriter& j) const {
   j.BeginObject();
-  j.Field("distribution", DemoDistributionName(distribution_));
+  j.Field("distribution", use_file_ ? file_label_.c_str() : DemoDistributionName(distribution_));
+  j.Field("source", use_file_ ? "file" : "demo");
   j.Field("seed", seed_);
   j.Field("numel", data_ ? static_cast<int>(data_->values.size()) : 0);
   j.Field("bits", config_.bits);

@@ -21,6 +21,9 @@ class QuantExplorerPanel : public Panel {
   const char* StateKey() const override { return "explorer"; }
   void Draw(FrameContext& ctx) override;
   void WriteState(JsonWriter& json) const override;
+  // .npy tensors (any shape; float32, int8, uint8, int32, int64 converted to float).
+  bool AcceptsFile(const std::string& name) const override;
+  Status LoadFile(const std::string& name, const std::string& bytes) override;
 
   // The current tensor (for Module.tensorValues()); null before the first one exists.
   static const std::vector<float>* CurrentValues();
@@ -34,6 +37,9 @@ class QuantExplorerPanel : public Panel {
 
   // Inputs.
   DemoDistribution distribution_ = DemoDistribution::kGaussianOutliers;
+  bool use_file_ = false;          // the tensor is file_values_ rather than a demo distribution
+  std::vector<float> file_values_;  // the last loaded file's values
+  std::string file_label_;          // "File: name [shape]"
   int seed_ = 1;
   int size_index_ = 1;
   StudyConfig config_;
