@@ -147,6 +147,38 @@ test('the Calibrator combo changes the clipping threshold', async () => {
   await context.close();
 });
 
+test('Affine on one-sided activations: zero point and range follow the data', async () => {
+  const { page, context, errors } = await openApp(env);
+  await waitFrames(page, 3);
+  await chooseCombo(page, 'Distribution', 'ReLU activations (one-sided)');
+  await clickItem(page, 'Affine');
+  const s = await state(page);
+  const e = s.explorer;
+  assert.equal(e.scheme, 'affine');
+  assert.equal(e.data.min, 0);
+  // Unsigned 8-bit affine over [0, max]: zero is the lowest code and exactly representable.
+  assert.equal(e.qparams.signed, false);
+  assert.equal(e.qparams.qmin, 0);
+  assert.equal(e.qparams.qmax, 255);
+  assert.equal(e.qparams.zeroPoint, 0);
+  assert.equal(e.qparams.clipLo, 0);
+  const values = Float32Array.from(await page.evaluate(() => Array.from(window.qplay.tensorValues())));
+  assert.equal(values.length, e.numel);
+  const mine = recomputeSqnr(values, e.qparams);
+  assert.ok(Math.abs(mine.sqnrDb - e.metrics.sqnrDb) <= 1e-9 * Math.abs(mine.sqnrDb),
+            `page SQNR ${e.metrics.sqnrDb} dB, recomputed ${mine.sqnrDb} dB`);
+  // Back to symmetric: one-sided data stays unsigned (pytorch-quantization's rule).
+  await clickItem(page, 'Symmetric');
+  const sym = (await state(page)).explorer;
+  assert.equal(sym.scheme, 'symmetric');
+  assert.equal(sym.qparams.signed, false);
+  await page.mouse.move(1, 1);
+  await waitFrames(page, 2);
+  await screenshot(page, 'relu-affine.png');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('HiDPI: backing store is CSS size x devicePixelRatio and clicks still hit', async () => {
   const { page, context, errors } = await openApp(env, { deviceScaleFactor: 2 });
   await waitFrames(page, 3);
