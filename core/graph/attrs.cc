@@ -91,7 +91,7 @@ Status CheckNodeSupported(const Node& n, int64_t opset) {
   int given = static_cast<int>(n.inputs.size());
   while (given > 0 && n.inputs[given - 1].empty()) --given;
   if (given < s->min_inputs || static_cast<int>(n.inputs.size()) > s->max_inputs)
-    return InvalidArgument(Where(n), "has ", n.inputs.size(), " inputs; ", n.op_type, " takes ",
+    return InvalidArgument(Where(n), "has ", given, " inputs; ", n.op_type, " takes ",
                            s->min_inputs, " to ", s->max_inputs);
   for (int i = 0; i < s->min_inputs; ++i)
     if (n.inputs[i].empty())

@@ -636,7 +636,7 @@ Result<int> FoldConstants(Graph* g, int64_t max_elements) {
   return count;
 }
 
-Status InferShapes(Graph* g) {
+Status InferShapes(Graph* g, int64_t max_elements) {
   QP_ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(*g));
   std::unordered_map<std::string, ValueInfo> known;
   for (const ValueInfo& v : g->inputs) known[v.name] = v;
@@ -655,6 +655,13 @@ Status InferShapes(Graph* g) {
     QP_RETURN_IF_ERROR(InferNode(n, g->opset, in, cst, &outs));
     for (size_t i = 0; i < outs.size(); ++i) {
       if (n.outputs[i].empty()) continue;
+      // Statically known sizes are checked against the cap here, before anything runs.
+      if (outs[i].has_shape) {
+        Shape known;
+        for (int64_t d : outs[i].shape) known.push_back(d < 0 ? 1 : d);
+        Status s = CheckedNumElements(known, max_elements).status();
+        if (!s.ok()) return s.WithContext(n.Describe() + ": output '" + n.outputs[i] + "'");
+      }
       known[n.outputs[i]] = outs[i];
       g->value_info[n.outputs[i]] = outs[i];
     }
@@ -693,7 +700,7 @@ Result<Executor> Executor::Create(Graph g, const ExecutorOptions& options) {
   if (options.fold_constants) {
     QP_ASSIGN_OR_RETURN(e.folded_, FoldConstants(&g, options.limits.max_tensor_elements));
   }
-  QP_RETURN_IF_ERROR(InferShapes(&g));
+  QP_RETURN_IF_ERROR(InferShapes(&g, options.limits.max_tensor_elements));
   QP_ASSIGN_OR_RETURN(e.order_, TopologicalOrder(g));
   // Liveness: a value is released after the last step that reads it, unless it is a graph output.
   std::set<std::string> keep;

@@ -30,8 +30,9 @@ Status InferNode(const Node& node, int64_t opset, const std::vector<const ValueI
 // left unfolded. Returns the number of folded nodes.
 Result<int> FoldConstants(Graph* g, int64_t max_elements = int64_t{1} << 24);
 
-// Fills g->value_info for every node output (and checks the declared graph outputs agree).
-Status InferShapes(Graph* g);
+// Fills g->value_info for every node output (and checks the declared graph outputs agree). Values
+// whose known dims (unknown ones counted as 1) exceed max_elements are an error.
+Status InferShapes(Graph* g, int64_t max_elements = GraphLimits().max_tensor_elements);
 
 struct ExecutorOptions {
   GraphLimits limits;

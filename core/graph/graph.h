@@ -80,7 +80,7 @@ struct Graph {
 // Caps for untrusted graphs; the defaults are far above any model the playground targets.
 struct GraphLimits {
   int64_t max_nodes = 100000;
-  int64_t max_tensor_elements = kMaxTensorElements;
+  int64_t max_tensor_elements = int64_t{1} << 28;  // 1 GiB of float32: fits the wasm heap
   int64_t max_initializer_bytes = int64_t{1} << 30;  // sum over all initializers
   size_t max_name_length = 4096;
   int64_t max_rank = 8;

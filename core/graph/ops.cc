@@ -178,7 +178,7 @@ Result<ConvPlan> PlanConv(const Tensor& x, const Tensor& w, const ConvAttrs& att
   (void)out_elems;
   p.kdim = p.cg * p.geo.kernel_size();
   // The im2col buffer is one (image, group) slice: kdim x out spatial.
-  QP_ASSIGN_OR_RETURN(int64_t col_elems, CheckedNumElements({p.kdim, p.geo.out_size()}));
+  QP_ASSIGN_OR_RETURN(int64_t col_elems, CheckedNumElements({p.kdim, p.geo.out_size()}, kMaxWorkspaceElements));
   (void)col_elems;
   p.direct = p.geo.kernel_size() == 1 && p.geo.stride == std::array<int64_t, 3>{1, 1, 1} &&
              p.geo.pad_begin == std::array<int64_t, 3>{0, 0, 0} &&

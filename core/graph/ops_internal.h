@@ -9,6 +9,10 @@
 
 namespace qp::ops::internal {
 
+// Cap on scratch buffers (im2col): 256 Mi elements, so a hostile geometry errors out instead of
+// exhausting the wasm heap.
+inline constexpr int64_t kMaxWorkspaceElements = int64_t{1} << 28;
+
 // axis in [-rank, rank-1] -> [0, rank-1]; rank 0 accepts axis 0 or -1.
 inline Result<int64_t> NormalizeAxis(int64_t axis, int64_t rank, const char* op) {
   const int64_t r = rank == 0 ? 1 : rank;

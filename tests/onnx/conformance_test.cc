@@ -178,7 +178,7 @@ class OnnxConformance : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(OnnxConformance, MatchesReferenceOutputs) { RunNodeTest(GetParam()); }
 
-INSTANTIATE_TEST_SUITE_P(Node, OnnxConformance, ::testing::ValuesIn(kInScope),
+INSTANTIATE_TEST_SUITE_P(OnnxNode, OnnxConformance, ::testing::ValuesIn(kInScope),
                          [](const ::testing::TestParamInfo<const char*>& info) {
                            return std::string(info.param);
                          });
