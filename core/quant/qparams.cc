@@ -99,15 +99,11 @@ Status ValidateTensorQParams(const TensorQParams& p, const Dims* dims) {
     if (!s.ok()) return p.axis ? s.WithContext("channel " + std::to_string(c)) : s;
   }
   if (dims && p.axis) {
-    const int rank = static_cast<int>(dims->size());
-    if (*p.axis < 0 || *p.axis >= rank) {
-      return OutOfRange("quantization axis ", *p.axis, " does not exist in a rank-", rank,
-                        " tensor; axis must be in [0, ", rank - 1, "]");
-    }
-    const int64_t extent = (*dims)[static_cast<size_t>(*p.axis)];
+    QP_ASSIGN_OR_RETURN(int a, NormalizeAxis(*p.axis, static_cast<int>(dims->size())));
+    const int64_t extent = (*dims)[static_cast<size_t>(a)];
     if (extent != p.num_channels()) {
-      return InvalidArgument("per-axis params have ", p.num_channels(), " channels but dim ",
-                             *p.axis, " has extent ", extent, "; the counts must match");
+      return InvalidArgument("per-axis params have ", p.num_channels(), " channels but dim ", a,
+                             " has extent ", extent, "; the counts must match");
     }
   }
   return Status::Ok();
@@ -165,9 +161,6 @@ Result<QParams> ParamsFromMinMax(float min, float max, const QuantSpec& spec) {
 namespace {
 Result<TensorQParams> StartPerAxis(size_t count, int axis, const QuantSpec& spec) {
   if (count == 0) return InvalidArgument("per-axis params for 0 channels; need at least 1");
-  if (axis < 0) {
-    return OutOfRange("per-axis params axis is ", axis, "; normalise it with NormalizeAxis first");
-  }
   QP_ASSIGN_OR_RETURN(QRange r, IntegerRange(spec));
   TensorQParams t;
   t.axis = axis;

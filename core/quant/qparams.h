@@ -62,7 +62,8 @@ struct QParams {
 Status ValidateQParams(const QParams& p);
 
 // Per-tensor or per-axis parameters of one tensor. axis == nullopt: per tensor, one scale.
-// Otherwise scales[c] / zero_points[c] apply to index c along `axis` (normalised, >= 0).
+// Otherwise scales[c] / zero_points[c] apply to index c along `axis`; a negative axis counts from
+// the end (-1 = last) and is resolved against the tensor's rank where the params are used.
 struct TensorQParams {
   std::optional<int> axis;
   std::vector<float> scales;

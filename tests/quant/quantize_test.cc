@@ -122,7 +122,7 @@ TEST(QuantQuantize, PerAxisEqualsPerTensorSliceBySlice) {
       mins[c] = std::min(a, b);
       maxs[c] = std::max(a, b);
     }
-    auto p = ParamsFromMinMaxPerAxis(mins, maxs, axis, spec);
+    auto p = ParamsFromMinMaxPerAxis(mins, maxs, axis_in, spec);  // negative axes resolve at use
     ASSERT_TRUE(p.ok());
     std::vector<int32_t> q(n);
     std::vector<float> fq(n);

@@ -61,6 +61,41 @@ TEST(QuantStateMachine, RolePolicyAsDocumented) {
   }
 }
 
+// A Quantizer written here that records the hook calls, to pin down Forward's contract.
+class RecordingQuantizer : public Quantizer {
+ public:
+  bool observe = false, quantize = false;
+  std::vector<std::string> calls;
+  Status PreObserve(const float*, const Dims&) override {
+    calls.push_back("pre");
+    return Status::Ok();
+  }
+  Status Quantize(const float* x, const Dims&, float* y) override {
+    calls.push_back("quantize");
+    y[0] = x[0] + 1.0f;
+    return Status::Ok();
+  }
+  Status PostObserve(const float*, const float*, const Dims&) override {
+    calls.push_back("post");
+    return Status::Ok();
+  }
+  bool observing() const override { return observe; }
+  bool quantizing() const override { return quantize; }
+};
+
+TEST(QuantStateMachine, ForwardRunsTheHooksInOrder) {
+  RecordingQuantizer r;
+  float x = 2.0f, y = 0.0f;
+  ASSERT_TRUE(r.Forward(&x, Dims{1}, &y).ok());
+  EXPECT_EQ(r.calls, (std::vector<std::string>{"post"}));
+  EXPECT_EQ(y, 2.0f);  // neither observing nor quantizing: identity
+  r.calls.clear();
+  r.observe = r.quantize = true;
+  ASSERT_TRUE(r.Forward(&x, Dims{1}, &y).ok());
+  EXPECT_EQ(r.calls, (std::vector<std::string>{"pre", "quantize", "post"}));
+  EXPECT_EQ(y, 3.0f);
+}
+
 std::unique_ptr<TensorQuantizer> MakeQuantizer(const std::string& name, QuantRole role,
                                                std::unique_ptr<Observer> obs,
                                                RangeLearning learning = RangeLearning::kNone,
