@@ -59,7 +59,9 @@ export async function openApp(env, { viewport = { width: 1280, height: 800 }, de
   const t0 = Date.now();
   await page.goto(env.url, { waitUntil: 'load' });
   await page.evaluate(() => window.qplay.ready.then(() => true));
-  const firstFrameMs = Date.now() - t0;
+  // Navigation start to the end of the first frame, as the page measured it; the wall clock
+  // here as a fallback.
+  const firstFrameMs = (await page.evaluate(() => window.qplay.firstFrameMs)) ?? Date.now() - t0;
   return { page, context, errors, firstFrameMs };
 }
 
@@ -93,9 +95,9 @@ export async function chooseCombo(page, comboLabel, entry) {
   await clickItem(page, entry);
 }
 
-export async function screenshot(page, name) {
+export async function screenshot(page, name, options = {}) {
   mkdirSync(artifactsDir, { recursive: true });
   const file = path.join(artifactsDir, name);
-  writeFileSync(file, await page.screenshot());
+  writeFileSync(file, await page.screenshot(options));
   return file;
 }

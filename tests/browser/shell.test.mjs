@@ -196,7 +196,11 @@ test('HiDPI: backing store is CSS size x devicePixelRatio and clicks still hit',
   assert.equal((await state(page)).explorer.bits, 8);
   await clickItem(page, 'Bits', 0.005);
   assert.equal((await state(page)).explorer.bits, 2);
+  await page.mouse.move(1, 1);
+  await waitFrames(page, 2);
   await screenshot(page, 'shell-dpr2.png');
+  // Full-resolution detail (2x pixels) to check that text and lines are crisp.
+  await screenshot(page, 'shell-dpr2-detail.png', { clip: { x: 0, y: 0, width: 560, height: 300 } });
   // Resizing the window resizes the backing store with it.
   await page.setViewportSize({ width: 900, height: 640 });
   await waitFrames(page, 3);
