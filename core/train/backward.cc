@@ -550,6 +550,42 @@ Result<BatchNormGrads> BatchNormTrainBackward(const Tensor& x, const Tensor& sca
   return r;
 }
 
+Result<BatchNormGrads> BatchNormEvalBackward(const Tensor& x, const Tensor& scale, const Tensor& mean,
+                                             const Tensor& var, float epsilon, const Tensor& dy) {
+  QP_RETURN_IF_ERROR(RequireF32(x, "BatchNormalization", "x"));
+  QP_RETURN_IF_ERROR(RequireF32(dy, "BatchNormalization", "dy"));
+  QP_RETURN_IF_ERROR(RequireShape(dy, x.shape(), "BatchNormalization", "dy"));
+  if (x.rank() < 2) return InvalidArgument("BatchNormalization: x rank ", x.rank(), " < 2");
+  const int64_t n = x.dim(0), c = x.dim(1);
+  const int64_t inner = (n * c) != 0 ? x.numel() / (n * c) : 0;
+  for (const Tensor* t : {&scale, &mean, &var}) {
+    QP_RETURN_IF_ERROR(RequireF32(*t, "BatchNormalization", "a per-channel tensor"));
+    QP_RETURN_IF_ERROR(RequireShape(*t, Shape{c}, "BatchNormalization", "a per-channel tensor"));
+  }
+  BatchNormGrads r;
+  r.dx = Tensor(DType::kFloat32, x.shape());
+  r.dscale = Tensor(DType::kFloat32, {c});
+  r.dbias = Tensor(DType::kFloat32, {c});
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const float inv = 1.f / std::sqrt(var.f32()[ch] + epsilon), mu = mean.f32()[ch];
+    const float k = scale.f32()[ch] * inv;
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (int64_t b = 0; b < n; ++b) {
+      const float* p = x.f32() + (b * c + ch) * inner;
+      const float* g = dy.f32() + (b * c + ch) * inner;
+      float* q = r.dx.f32() + (b * c + ch) * inner;
+      for (int64_t i = 0; i < inner; ++i) {
+        q[i] = g[i] * k;
+        sum_dy += g[i];
+        sum_dy_xhat += g[i] * (p[i] - mu) * inv;
+      }
+    }
+    r.dbias.f32()[ch] = static_cast<float>(sum_dy);
+    r.dscale.f32()[ch] = static_cast<float>(sum_dy_xhat);
+  }
+  return r;
+}
+
 // ---- Layout --------------------------------------------------------------------------------------
 
 Result<Tensor> ReshapeBackward(const Tensor& dy, const Shape& x_shape) {

@@ -87,6 +87,11 @@ Result<BatchNormGrads> BatchNormTrainBackward(const Tensor& x, const Tensor& sca
                                               const Tensor& batch_mean, const Tensor& inv_std,
                                               const Tensor& dy);
 
+// Backward of the inference formula with fixed statistics (frozen BN, e.g. late in QAT):
+// y = (x - mean) * inv_std * scale + bias with inv_std = 1 / sqrt(var + eps) constant.
+Result<BatchNormGrads> BatchNormEvalBackward(const Tensor& x, const Tensor& scale, const Tensor& mean,
+                                             const Tensor& var, float epsilon, const Tensor& dy);
+
 // ---- Layout --------------------------------------------------------------------------------------
 
 // Flatten / Reshape / Squeeze / Unsqueeze: dy reshaped back to the input shape.

@@ -238,7 +238,7 @@ Status Trainer::Forward(const Tensor& images, bool training, std::vector<NodeRec
       }
     }
     std::vector<Tensor> outs;
-    if (n.op_type == "BatchNormalization" && training) {
+    if (n.op_type == "BatchNormalization" && training && options_.bn_batch_statistics) {
       QP_ASSIGN_OR_RETURN(float eps, AttrFloat(n, "epsilon", 1e-5f));
       QP_ASSIGN_OR_RETURN(float momentum, AttrFloat(n, "momentum", 0.9f));
       Result<BatchNormTrainOutput> bn = BatchNormTrainForward(*r.inputs[0], *r.inputs[1], *r.inputs[2],
@@ -369,7 +369,11 @@ Status Trainer::Backward(const std::vector<NodeRecord>& rec, const std::map<std:
     } else if (op == "GlobalAveragePool") {
       QP_RETURN_IF_ERROR(unary(GlobalAveragePoolBackward(*x, dy)));
     } else if (op == "BatchNormalization") {
-      Result<BatchNormGrads> g = BatchNormTrainBackward(*x, *r.inputs[1], r.bn_mean, r.bn_inv_std, dy);
+      QP_ASSIGN_OR_RETURN(float eps, AttrFloat(n, "epsilon", 1e-5f));
+      Result<BatchNormGrads> g =
+          r.bn_mean.numel() > 0
+              ? BatchNormTrainBackward(*x, *r.inputs[1], r.bn_mean, r.bn_inv_std, dy)
+              : BatchNormEvalBackward(*x, *r.inputs[1], *r.inputs[3], *r.inputs[4], eps, dy);
       if (!g.ok()) return g.status().WithContext(n.Describe());
       put(0, std::move(g->dx));
       put(1, std::move(g->dscale));

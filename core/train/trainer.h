@@ -50,6 +50,9 @@ struct TrainerOptions {
   LrSchedule schedule;
   std::string logits;     // value trained on; default: the first graph output (a final
                           // Softmax/LogSoftmax is skipped and its input used as the logits)
+  // false: BatchNormalization uses (and does not update) its running statistics in training too,
+  // and its backward treats them as constants (frozen BN, as QAT often does late in training).
+  bool bn_batch_statistics = true;
   size_t history_cap = 100000;  // oldest entries are dropped beyond this
 };
 

@@ -299,6 +299,21 @@ TEST(TrainBackward, BatchNormTrainingBackwardMatchesFiniteDifferences) {
   }
 }
 
+TEST(TrainBackward, BatchNormFrozenBackwardMatchesFiniteDifferences) {
+  SCOPED_TRACE(SeedTrace());
+  auto rng = Rng(111);
+  const Shape s = {3, 4, 2, 2};
+  std::vector<Tensor> in = {RandomTensor(s, rng, -2, 2), RandomTensor({4}, rng, 0.5, 1.5), RandomTensor({4}, rng)};
+  const Tensor mean = RandomTensor({4}, rng), var = RandomTensor({4}, rng, 0.5, 2);
+  Forward f = [&](const std::vector<Tensor>& v) { return ops::BatchNormalization(v[0], v[1], v[2], mean, var, 1e-5f); };
+  const Tensor r = RandomTensor(s, rng);
+  Result<BatchNormGrads> g = BatchNormEvalBackward(in[0], in[1], mean, var, 1e-5f, r);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ExpectGradMatchesFd(f, in, 0, r, g->dx, rng);
+  ExpectGradMatchesFd(f, in, 1, r, g->dscale, rng);
+  ExpectGradMatchesFd(f, in, 2, r, g->dbias, rng);
+}
+
 TEST(TrainBackward, LayoutOpsMatchFiniteDifferences) {
   SCOPED_TRACE(SeedTrace());
   auto rng = Rng(109);
