@@ -22,6 +22,7 @@ constexpr const char* kSizeNames[] = {"4 096", "65 536", "262 144", "1 048 576"}
 constexpr int kNumSizes = 4;
 constexpr int kCurveMinBits = 2;
 constexpr int kCurveMaxBits = 8;
+constexpr int kMetricRows = 11;  // rows of DrawMetrics' table
 // Largest tensor the explorer studies (a file beyond it is refused before any allocation).
 constexpr int64_t kMaxFileValues = int64_t{1} << 24;
 
@@ -145,8 +146,13 @@ void QuantExplorerPanel::Draw(FrameContext& ctx) {
     ImGui::TextWrapped("Pick another calibrator or bit width; nothing else is affected.");
     return;
   }
+  // The metrics table sets the lower part's height (kMetricRows rows); the histogram and the
+  // line under it take the rest, so nothing scrolls at ordinary window sizes.
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float row_h = ImGui::GetTextLineHeight() + 2.0f * style.CellPadding.y;
+  const float lower_h = kMetricRows * row_h + ImGui::GetTextLineHeightWithSpacing() +
+                        3.0f * style.ItemSpacing.y;
   const float avail_h = ImGui::GetContentRegionAvail().y;
-  const float lower_h = std::max(190.0f * dpr, avail_h * 0.36f);
   DrawHistogram(ctx, std::max(160.0f * dpr, avail_h - lower_h));
 
   if (ImGui::BeginTable("lower", 2, ImGuiTableFlags_SizingStretchProp)) {
@@ -385,6 +391,23 @@ void QuantExplorerPanel::DrawMetrics(FrameContext& ctx) {
       r.error.total() > 0 ? 100.0 * r.error.clipping / r.error.total() : 0.0);
   row("  from rounding", "%.4g (%.1f%%)", r.error.rounding,
       r.error.total() > 0 ? 100.0 * r.error.rounding / r.error.total() : 0.0);
+  // The split as a bar: clipping (red) against rounding (blue), the trade-off calibrators make.
+  ImGui::TableNextRow();
+  ImGui::TableSetColumnIndex(0);
+  ImGui::TextUnformatted("  clipping | rounding");
+  ImGui::TableSetColumnIndex(1);
+  {
+    const float dpr = ctx.dpr;
+    const ImVec2 a = ImGui::GetCursorScreenPos();
+    const float w = ImGui::GetContentRegionAvail().x - 4.0f * dpr;
+    const float h = ImGui::GetTextLineHeight();
+    const double total = r.error.total();
+    const float clip_w = total > 0 ? static_cast<float>(w * r.error.clipping / total) : 0.0f;
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    dl->AddRectFilled(a, ImVec2(a.x + w, a.y + h), IM_COL32(90, 160, 250, 255));
+    if (clip_w > 0) dl->AddRectFilled(a, ImVec2(a.x + clip_w, a.y + h), IM_COL32(240, 110, 90, 255));
+    ImGui::Dummy(ImVec2(w, h));
+  }
   row("Max |error|", "%.4g", r.max_abs_error);
   row("Clipped values", "%.4f%% (%lld)", 100.0 * r.clipped_fraction,
       static_cast<long long>(r.error.clipped_count));
