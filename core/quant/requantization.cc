@@ -169,4 +169,22 @@ Result<RequantChannel> MakeMulRequant(float a_scale, float b_scale, float output
   return ch;
 }
 
+Result<RequantChannel> MakeAvgPoolRequant(float input_scale, float output_scale, size_t count) {
+  QP_RETURN_IF_ERROR(CheckScale(input_scale, "pool input scale"));
+  QP_RETURN_IF_ERROR(CheckScale(output_scale, "pool output scale"));
+  const float ratio = input_scale / output_scale;
+  if (!(ratio >= 0x1.0p-8f) || !(ratio < 0x1.0p+8f)) {
+    return OutOfRange("pool input/output scale ratio ", ratio, " must be in [2^-8, 2^8)");
+  }
+  if (count == 0 || count > (size_t{1} << 24)) {
+    return OutOfRange("pool window count ", count, " must be in [1, 2^24]");
+  }
+  const float scale = ratio / static_cast<float>(count);
+  QP_RETURN_IF_ERROR(CheckFp32Scale(scale, "pool scale"));
+  QP_ASSIGN_OR_RETURN(RequantChannel ch,
+                      Q31FromReal(static_cast<double>(input_scale) / output_scale / count));
+  ch.scale = scale;
+  return ch;
+}
+
 }  // namespace qp::quant

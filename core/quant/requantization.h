@@ -200,4 +200,10 @@ inline int32_t AddRequantApply(int32_t a, int32_t b, const AddRequant& r, const 
 // scale = (sa * sb) / sy in fp32 (XNNPACK's order, range [2^-16, 2^8)).
 Result<RequantChannel> MakeMulRequant(float a_scale, float b_scale, float output_scale);
 
+// ---- Average pooling: acc = sum over `count` inputs of (x - zx), out = Requantize(acc, ch, out) --
+// scale = (sx / sy) / float(count): the ratio first, then the division by the count, both in fp32
+// (XNNPACK's global average pooling given input scale sx/sy and output scale 1 computes the same).
+// The ratio must be in [2^-8, 2^8) (XNNPACK's range); count >= 1.
+Result<RequantChannel> MakeAvgPoolRequant(float input_scale, float output_scale, size_t count);
+
 }  // namespace qp::quant
