@@ -712,6 +712,16 @@ Result<Executor> Executor::Create(Graph g, const ExecutorOptions& options) {
   e.release_.assign(e.order_.size(), {});
   for (const auto& [name, step] : last_use)
     if (!keep.count(name)) e.release_[step].push_back(name);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op_type != "Gemm" || !n.has_input(1)) continue;
+    auto b = g.initializers.find(n.inputs[1]);
+    QP_ASSIGN_OR_RETURN(ops::GemmAttrs ga, ParseGemmAttrs(n));
+    if (!ga.trans_b || b == g.initializers.end() || b->second.rank() != 2 ||
+        b->second.dtype() != DType::kFloat32)
+      continue;
+    QP_ASSIGN_OR_RETURN(e.gemm_bt_[i], ops::Transpose(b->second, {1, 0}));
+  }
   e.graph_ = std::move(g);
   return e;
 }
@@ -766,7 +776,16 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& i
         return Internal(n.Describe(), ": value '", name, "' is not available");
       in.push_back(&ct->second);
     }
-    QP_RETURN_IF_ERROR(RunNode(n, graph_.opset, in, &outs));
+    auto bt = gemm_bt_.find(order_[step]);
+    if (bt != gemm_bt_.end()) {
+      QP_ASSIGN_OR_RETURN(ops::GemmAttrs ga, ParseGemmAttrs(n));
+      ga.trans_b = false;
+      Result<Tensor> y = ops::Gemm(*in[0], bt->second, in.size() > 2 ? in[2] : nullptr, ga);
+      if (!y.ok()) return y.status().WithContext(n.Describe());
+      outs.assign(1, std::move(y).value());
+    } else {
+      QP_RETURN_IF_ERROR(RunNode(n, graph_.opset, in, &outs));
+    }
     for (size_t i = 0; i < outs.size(); ++i)
       if (!n.outputs[i].empty()) values[n.outputs[i]] = std::move(outs[i]);
     for (const std::string& name : release_[step]) values.erase(name);

@@ -59,6 +59,9 @@ class Executor {
   // Per step in order_: values whose last use is this step (freed after it runs).
   std::vector<std::vector<std::string>> release_;
   int folded_ = 0;
+  // Gemm nodes (by index into graph_.nodes) with transB = 1 and a constant B: B transposed once at
+  // preparation, so each run streams B row-major (same products, same summation order).
+  std::map<size_t, Tensor> gemm_bt_;
 };
 
 }  // namespace qp
