@@ -75,8 +75,9 @@ void App::ApplyScale(float dpr) {
     ImFontConfig cfg;
     cfg.SizePixels = 13.0f * dpr;
     io.Fonts->AddFontDefault(&cfg);
-    ReportError(Status(StatusCode::kNotFound, "/fonts/DejaVuSans.ttf missing from the bundle; "
-                                              "using ImGui's built-in bitmap font"),
+    ReportError(Status(StatusCode::kNotFound,
+                       "/fonts/DejaVuSans.ttf missing from the bundle; "
+                       "using ImGui's built-in bitmap font"),
                 "font");
   }
   io.Fonts->Build();
@@ -123,10 +124,9 @@ void App::Frame(float dpr, int width, int height) {
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(ImVec2(vp->WorkPos.x, vp->WorkPos.y));
   ImGui::SetNextWindowSize(vp->WorkSize);
-  const ImGuiWindowFlags host_flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
-                                      ImGuiWindowFlags_NoBackground |
-                                      ImGuiWindowFlags_NoBringToFrontOnFocus |
-                                      ImGuiWindowFlags_NoSavedSettings;
+  const ImGuiWindowFlags host_flags =
+      ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBackground |
+      ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoSavedSettings;
   if (ImGui::Begin("qplay", nullptr, host_flags)) {
     if (ImGui::BeginTabBar("panels")) {
       for (auto& panel : panels_) {
@@ -141,9 +141,10 @@ void App::Frame(float dpr, int width, int height) {
     }
     // Status line.
     ImGui::Separator();
-    ImGui::TextDisabled("frame %lld  |  %.1f ms/frame (%.1f ms CPU)  |  %dx%d px @ %.2fx  |  "
-                        "%lld error(s)",
-                        frame_, interval_ms_, frame_ms_, width, height, dpr, error_count_);
+    ImGui::TextDisabled(
+        "frame %lld  |  %.1f ms/frame (%.1f ms CPU)  |  %dx%d px @ %.2fx  |  "
+        "%lld error(s)",
+        frame_, interval_ms_, frame_ms_, width, height, dpr, error_count_);
   }
   ImGui::End();
 
@@ -172,9 +173,9 @@ void App::DrawErrors() {
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   ImGui::SetNextWindowSize(ImVec2(vp->WorkSize.x * 0.5f, vp->WorkSize.y * 0.3f),
                            ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowPos(ImVec2(vp->WorkPos.x + vp->WorkSize.x * 0.48f,
-                                 vp->WorkPos.y + vp->WorkSize.y * 0.65f),
-                          ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(
+      ImVec2(vp->WorkPos.x + vp->WorkSize.x * 0.48f, vp->WorkPos.y + vp->WorkSize.y * 0.65f),
+      ImGuiCond_FirstUseEver);
   if (ImGui::Begin("Errors", &show_errors_)) {
     if (errors_.empty()) {
       ImGui::TextDisabled("No errors.");

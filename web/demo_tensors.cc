@@ -10,12 +10,18 @@ namespace qp::web {
 
 const char* DemoDistributionName(DemoDistribution d) {
   switch (d) {
-    case DemoDistribution::kGaussianOutliers: return "Gaussian + outliers (weights)";
-    case DemoDistribution::kLaplace: return "Laplace (heavy-tailed weights)";
-    case DemoDistribution::kUniform: return "Uniform";
-    case DemoDistribution::kReluActivations: return "ReLU activations (one-sided)";
-    case DemoDistribution::kBimodal: return "Bimodal";
-    case DemoDistribution::kCount: break;
+    case DemoDistribution::kGaussianOutliers:
+      return "Gaussian + outliers (weights)";
+    case DemoDistribution::kLaplace:
+      return "Laplace (heavy-tailed weights)";
+    case DemoDistribution::kUniform:
+      return "Uniform";
+    case DemoDistribution::kReluActivations:
+      return "ReLU activations (one-sided)";
+    case DemoDistribution::kBimodal:
+      return "Bimodal";
+    case DemoDistribution::kCount:
+      break;
   }
   return "?";
 }

@@ -40,7 +40,8 @@ double Sqnr(double mean_square, double mse) {
 }  // namespace
 
 const char* CalibratorName(CalibratorKind k) {
-  if (k >= CalibratorKind::kMax && k < CalibratorKind::kCount) {
+  if (k == CalibratorKind::kManual) return "manual";
+  if (k >= CalibratorKind::kMax && k < CalibratorKind::kManual) {
     return quant::AmaxMethodName(MethodOf(k));
   }
   return "?";
@@ -50,8 +51,8 @@ Result<StudyData> PrepareStudy(std::vector<float> values) {
   if (values.empty()) return InvalidArgument("explorer: the tensor is empty");
   StudyData d;
   QP_ASSIGN_OR_RETURN(quant::HistogramCalibrator calib, quant::HistogramCalibrator::Create());
-  QP_RETURN_IF_ERROR(calib.Observe(values.data(), static_cast<int64_t>(values.size()))
-                         .WithContext("explorer"));
+  QP_RETURN_IF_ERROR(
+      calib.Observe(values.data(), static_cast<int64_t>(values.size())).WithContext("explorer"));
   d.data_min = calib.min();
   d.data_max = calib.max();
   d.calibrator = std::move(calib);
@@ -66,8 +67,15 @@ Result<quant::QParams> StudyParams(const StudyData& data, const StudyConfig& con
                                    quant::QuantSpec* spec_out, float* amax_out) {
   if (!data.calibrator) return FailedPrecondition("explorer: no tensor observed yet");
   const quant::QuantSpec spec = SpecFor(data, config);
-  QP_ASSIGN_OR_RETURN(float amax, data.calibrator->ComputeAmax(MethodOf(config.calibrator),
-                                                               AmaxOptionsFor(data, config)));
+  float amax = config.manual_amax;
+  if (config.calibrator == CalibratorKind::kManual) {
+    if (!(std::isfinite(amax) && amax > 0.0f)) {
+      return InvalidArgument("explorer: manual clip value ", amax, " must be finite and > 0");
+    }
+  } else {
+    QP_ASSIGN_OR_RETURN(amax, data.calibrator->ComputeAmax(MethodOf(config.calibrator),
+                                                           AmaxOptionsFor(data, config)));
+  }
   if (spec_out != nullptr) *spec_out = spec;
   if (amax_out != nullptr) *amax_out = amax;
   if (config.symmetric) return quant::ParamsFromAmax(amax, spec);
@@ -110,8 +118,8 @@ Result<StudyResult> RunStudy(const StudyData& data, const StudyConfig& config) {
   double lo = std::min(data.data_min, r.clip_lo);
   double hi = std::max(data.data_max, r.clip_hi);
   if (!(hi > lo)) hi = lo + 1.0;
-  QP_ASSIGN_OR_RETURN(r.hist, quant::ComputeHistogram(data.values.data(), n, config.display_bins,
-                                                      lo, hi));
+  QP_ASSIGN_OR_RETURN(r.hist,
+                      quant::ComputeHistogram(data.values.data(), n, config.display_bins, lo, hi));
   return r;
 }
 

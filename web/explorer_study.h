@@ -18,17 +18,20 @@
 
 namespace qp::web {
 
-// Order matches quant::AmaxMethod.
-enum class CalibratorKind : int { kMax = 0, kPercentile, kMse, kEntropy, kCount };
-constexpr int kNumCalibrators = static_cast<int>(CalibratorKind::kCount);
-const char* CalibratorName(CalibratorKind k);  // "max", "percentile", "mse", "entropy"
+// The first four match quant::AmaxMethod (computed from the histogram); kManual is a clip value
+// the user dragged on the histogram (StudyConfig::manual_amax).
+enum class CalibratorKind : int { kMax = 0, kPercentile, kMse, kEntropy, kManual, kCount };
+constexpr int kNumCalibrators = 4;  // the histogram methods, max..entropy
+// "max", "percentile", "mse", "entropy", "manual"
+const char* CalibratorName(CalibratorKind k);
 
 struct StudyConfig {
-  int bits = 8;                 // 2..16 (the UI offers 2..8)
+  int bits = 8;  // 2..16 (the UI offers 2..8)
   CalibratorKind calibrator = CalibratorKind::kMax;
-  bool symmetric = true;        // symmetric (signed, or unsigned for data >= 0) or affine
-  double percentile = 99.99;    // for kPercentile
-  int display_bins = 160;       // bars of the display histogram
+  bool symmetric = true;      // symmetric (signed, or unsigned for data >= 0) or affine
+  double percentile = 99.99;  // for kPercentile
+  float manual_amax = 1.0f;   // for kManual: finite and > 0
+  int display_bins = 160;     // bars of the display histogram
 };
 
 // A tensor observed once: the calibrator's 2048-bin |x| histogram and the signed range. Every

@@ -14,8 +14,8 @@ class JsonWriter;
 
 // What a panel gets from the app each frame.
 struct FrameContext {
-  float dpr = 1.0f;       // device pixel ratio: ImGui sizes are physical pixels, scaled by this
-  long long frame = 0;    // frame counter
+  float dpr = 1.0f;     // device pixel ratio: ImGui sizes are physical pixels, scaled by this
+  long long frame = 0;  // frame counter
   // Records a recoverable error: shown in the Errors panel, the session continues.
   void (*report_error)(const Status& status, const char* where) = nullptr;
 };

@@ -14,6 +14,8 @@
 namespace qp::web {
 namespace {
 
+// The EM_JS bodies are JavaScript: clang-format would split '===' and reflow them.
+// clang-format off
 EM_JS(void, qp_js_set_canvas_size, (int w, int h), {
   Module['setCanvasSize'](w, h);
 });
@@ -93,6 +95,8 @@ EM_JS(void, qp_js_signal_ready, (), {
   var q = window['qplay'];
   if (q && typeof q['_resolveReady'] === 'function') q['_resolveReady']();
 });
+
+// clang-format on
 
 std::string& ClipboardBuffer() {
   static std::string buffer;

@@ -15,9 +15,9 @@ namespace {
 
 struct Registry {
   ImGuiContext* ctx = nullptr;
-  std::unordered_map<ImGuiID, ImRect> rects_by_id;              // this frame
-  std::unordered_map<std::string, ImRect> current, last;       // label keys -> rect
-  std::unordered_map<ImGuiID, std::string> labels_by_id;        // for FindItemDebugLabel
+  std::unordered_map<ImGuiID, ImRect> rects_by_id;        // this frame
+  std::unordered_map<std::string, ImRect> current, last;  // label keys -> rect
+  std::unordered_map<ImGuiID, std::string> labels_by_id;  // for FindItemDebugLabel
 };
 
 Registry& R() {

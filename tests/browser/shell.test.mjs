@@ -147,6 +147,56 @@ test('the Calibrator combo changes the clipping threshold', async () => {
   await context.close();
 });
 
+test('dragging on the histogram sets a manual clip value; clipping error grows as it shrinks', async () => {
+  const { page, context, errors } = await openApp(env);
+  await waitFrames(page, 3);
+  const before = (await state(page)).explorer;
+  const r = await itemRect(page, 'histogram');
+  const y = r.y + r.h * 0.6;
+  // Drag from the centre towards the right edge, stopping at 70% of the width.
+  await page.mouse.move(r.x + r.w * 0.5, y);
+  await page.mouse.down();
+  for (let f = 0.52; f <= 0.7001; f += 0.06) {
+    await page.mouse.move(r.x + r.w * f, y);
+    await waitFrames(page, 1);
+  }
+  const during = (await state(page)).explorer;
+  await page.mouse.up();
+  await waitFrames(page, 3);
+  const wide = (await state(page)).explorer;
+  assert.equal(wide.calibrator, 'manual');
+  // The plot maps [histogram.lo, histogram.hi] onto the rectangle minus a 10 CSS px margin on
+  // each side: |x| at 70% of the width is within 2% of the range of that linear map.
+  const span = before.histogram.hi - before.histogram.lo;
+  const expected = Math.abs(before.histogram.lo + 0.7 * span);
+  assert.ok(Math.abs(wide.manualAmax - expected) < 0.02 * span,
+            `manual clip ${wide.manualAmax}, expected about ${expected}`);
+  assert.ok(Math.abs(wide.qparams.clipHi - wide.manualAmax) <= wide.qparams.scale,
+            'the representable range does not follow the dragged clip value');
+  assert.equal(during.calibrator, 'manual', 'the study did not follow the drag live');
+  // Now a small clip value (15% of the way from 0 to the right edge): more values clip and
+  // clipping dominates the error.
+  const r2 = await itemRect(page, 'histogram');
+  const s2 = (await state(page)).explorer;
+  const zeroF = (0 - s2.histogram.lo) / (s2.histogram.hi - s2.histogram.lo);
+  await page.mouse.move(r2.x + r2.w * 0.6, y);
+  await page.mouse.down();
+  await page.mouse.move(r2.x + r2.w * (zeroF + 0.1 * (1 - zeroF)), y, { steps: 4 });
+  await waitFrames(page, 2);
+  await page.mouse.up();
+  await waitFrames(page, 3);
+  const narrow = (await state(page)).explorer;
+  assert.ok(narrow.manualAmax < wide.manualAmax);
+  assert.ok(narrow.metrics.clippedFraction > wide.metrics.clippedFraction);
+  assert.ok(narrow.metrics.clipMse > narrow.metrics.roundMse,
+            `clip MSE ${narrow.metrics.clipMse} vs round MSE ${narrow.metrics.roundMse}`);
+  await page.mouse.move(1, 1);
+  await waitFrames(page, 2);
+  await screenshot(page, 'manual-clip.png');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('Affine on one-sided activations: zero point and range follow the data', async () => {
   const { page, context, errors } = await openApp(env);
   await waitFrames(page, 3);

@@ -100,9 +100,10 @@ void QuantExplorerPanel::Recompute(FrameContext& ctx) {
   if (tensor_dirty_) {
     tensor_dirty_ = false;
     study_dirty_ = curve_dirty_ = true;
-    Result<StudyData> d = PrepareStudy(
-        use_file_ ? file_values_
-                  : MakeDemoTensor(distribution_, static_cast<uint32_t>(seed_), kSizes[size_index_]));
+    Result<StudyData> d =
+        PrepareStudy(use_file_ ? file_values_
+                               : MakeDemoTensor(distribution_, static_cast<uint32_t>(seed_),
+                                                kSizes[size_index_]));
     if (!d.ok()) {
       data_.reset();
       fail(d.status());
@@ -150,8 +151,8 @@ void QuantExplorerPanel::Draw(FrameContext& ctx) {
   // line under it take the rest, so nothing scrolls at ordinary window sizes.
   const ImGuiStyle& style = ImGui::GetStyle();
   const float row_h = ImGui::GetTextLineHeight() + 2.0f * style.CellPadding.y;
-  const float lower_h = kMetricRows * row_h + ImGui::GetTextLineHeightWithSpacing() +
-                        3.0f * style.ItemSpacing.y;
+  const float lower_h =
+      kMetricRows * row_h + ImGui::GetTextLineHeightWithSpacing() + 3.0f * style.ItemSpacing.y;
   const float avail_h = ImGui::GetContentRegionAvail().y;
   DrawHistogram(ctx, std::max(160.0f * dpr, avail_h - lower_h));
 
@@ -200,13 +201,18 @@ void QuantExplorerPanel::DrawControls(FrameContext& ctx) {
   ImGui::SetNextItemWidth(260.0f * dpr);
   if (ImGui::SliderInt("Bits", &config_.bits, 2, 8)) study_dirty_ = true;
   ImGui::SameLine(0, 20.0f * dpr);
-  static const char* calib_names[] = {"max", "percentile", "mse", "entropy"};
+  static const char* calib_names[] = {"max", "percentile", "mse", "entropy", "manual"};
   int calib = static_cast<int>(config_.calibrator);
   ImGui::SetNextItemWidth(140.0f * dpr);
-  if (TaggedCombo("Calibrator", &calib, calib_names, 4)) {
+  if (TaggedCombo("Calibrator", &calib, calib_names, 5)) {
+    // "manual" starts from the clip value in use.
+    if (calib == static_cast<int>(CalibratorKind::kManual) && result_) {
+      config_.manual_amax = std::max(std::fabs(result_->clip_lo), std::fabs(result_->clip_hi));
+    }
     config_.calibrator = static_cast<CalibratorKind>(calib);
     study_dirty_ = curve_dirty_ = true;
   }
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Or drag on the histogram to set the clip value.");
   ImGui::SameLine(0, 20.0f * dpr);
   if (ImGui::RadioButton("Symmetric", config_.symmetric)) {
     study_dirty_ |= !config_.symmetric;
@@ -247,11 +253,28 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
 
   const float font_h = ImGui::GetFontSize();
   const float pad = 10.0f * dpr;
-  const ImVec2 p0(a.x + pad, a.y + pad + 1.6f * font_h);  // room for the legend
+  const ImVec2 p0(a.x + pad, a.y + pad + 1.6f * font_h);        // room for the legend
   const ImVec2 p1(b.x - pad, b.y - pad - font_h - 4.0f * dpr);  // room for the x ticks
   const float w = p1.x - p0.x;
   const double lo = r.hist.lo, hi = r.hist.hi;
   auto X = [&](double v) { return static_cast<float>(p0.x + (v - lo) / (hi - lo) * w); };
+
+  // Dragging on the plot sets a manual clip value |x| (the error and grid follow live; the
+  // per-bit curve is recomputed on release).
+  if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f * dpr)) {
+    const double v = lo + (ImGui::GetIO().MousePos.x - p0.x) / w * (hi - lo);
+    const float amax = std::max(static_cast<float>(std::fabs(v)), 1e-6f);
+    if (config_.calibrator != CalibratorKind::kManual || amax != config_.manual_amax) {
+      config_.calibrator = CalibratorKind::kManual;
+      config_.manual_amax = amax;
+      study_dirty_ = true;
+      dragging_clip_ = true;
+    }
+  }
+  if (dragging_clip_ && ImGui::IsItemDeactivated()) {
+    dragging_clip_ = false;
+    curve_dirty_ = true;
+  }
 
   // Clipped regions.
   const ImU32 clip_fill = IM_COL32(200, 70, 60, 45);
@@ -261,10 +284,11 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
   // Grid of representable levels; when they are closer than 4 CSS px, every k-th is drawn.
   const double step_px = r.params.scale / (hi - lo) * w;
   const int levels = r.params.qmax - r.params.qmin + 1;
-  const int stride = step_px > 0 ? std::max(1, static_cast<int>(std::ceil(4.0 * dpr / step_px))) : levels;
+  const int stride =
+      step_px > 0 ? std::max(1, static_cast<int>(std::ceil(4.0 * dpr / step_px))) : levels;
   // Sparse grids (few bits) are the point of the picture: draw them brighter.
-  const ImU32 grid_col = step_px * stride > 12.0 * dpr ? IM_COL32(170, 180, 210, 120)
-                                                       : IM_COL32(150, 160, 190, 55);
+  const ImU32 grid_col =
+      step_px * stride > 12.0 * dpr ? IM_COL32(170, 180, 210, 120) : IM_COL32(150, 160, 190, 55);
   for (int q = r.params.qmin; q <= r.params.qmax; q += stride) {
     const float x = X(quant::DequantizeValue(q, r.params));
     dl->AddLine(ImVec2(x, p0.y), ImVec2(x, p1.y), grid_col, 1.0f * dpr);
@@ -274,14 +298,15 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
   int64_t max_count = 1;
   for (int64_t c : r.hist.counts) max_count = std::max(max_count, c);
   const int bins = r.hist.num_bins();
-  const double denom = log_scale_ ? std::log1p(static_cast<double>(max_count))
-                                  : static_cast<double>(max_count);
+  const double denom =
+      log_scale_ ? std::log1p(static_cast<double>(max_count)) : static_cast<double>(max_count);
   int hovered_bin = -1;
   for (int i = 0; i < bins; ++i) {
     const int64_t c = r.hist.counts[static_cast<size_t>(i)];
     const float x0 = p0.x + w * i / bins;
     const float x1 = p0.x + w * (i + 1) / bins;
-    if (hovered && ImGui::GetIO().MousePos.x >= x0 && ImGui::GetIO().MousePos.x < x1) hovered_bin = i;
+    if (hovered && ImGui::GetIO().MousePos.x >= x0 && ImGui::GetIO().MousePos.x < x1)
+      hovered_bin = i;
     if (c == 0) continue;
     const double f =
         (log_scale_ ? std::log1p(static_cast<double>(c)) : static_cast<double>(c)) / denom;
@@ -313,8 +338,8 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
         if (v < lo || v > hi) continue;
         const float x = X(v);
         for (float y = p0.y; y < p1.y; y += 8.0f * dpr) {
-          dl->AddLine(ImVec2(x, y), ImVec2(x, std::min(p1.y, y + 5.0f * dpr)),
-                      kCalibratorColors[k], thick);
+          dl->AddLine(ImVec2(x, y), ImVec2(x, std::min(p1.y, y + 5.0f * dpr)), kCalibratorColors[k],
+                      thick);
         }
       }
       std::snprintf(text, sizeof(text), "%s %.4g", CalibratorName(static_cast<CalibratorKind>(k)),
@@ -341,6 +366,19 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
                 IM_COL32(240, 130, 110, 255), note);
   }
 
+  if (config_.calibrator == CalibratorKind::kManual) {
+    const ImU32 col = IM_COL32(90, 230, 230, 255);
+    for (int sign = -1; sign <= 1; sign += 2) {
+      if (sign < 0 && data_->data_min >= 0) continue;
+      const double v = sign * static_cast<double>(config_.manual_amax);
+      if (v < lo || v > hi) continue;
+      const float x = X(v);
+      dl->AddLine(ImVec2(x, p0.y), ImVec2(x, p1.y), col, 2.0f * dpr);
+      dl->AddTriangleFilled(ImVec2(x - 6.0f * dpr, p0.y), ImVec2(x + 6.0f * dpr, p0.y),
+                            ImVec2(x, p0.y + 9.0f * dpr), col);
+    }
+  }
+
   // X axis ticks at round values.
   for (double v : NiceTicks(lo, hi, std::max(2, static_cast<int>(w / (90.0f * dpr))))) {
     const std::string t = FormatValue(v);
@@ -362,7 +400,7 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
     ImGui::EndTooltip();
   }
   if (stride > 1) {
-    ImGui::TextDisabled("Grid: every %d-th of %d levels drawn (step %.3g).", stride, levels,
+    ImGui::TextDisabled("Grid: 1 in %d of the %d levels drawn (step %.3g).", stride, levels,
                         r.params.scale);
   } else {
     ImGui::TextDisabled("Grid: all %d levels drawn (step %.3g).", levels, r.params.scale);
@@ -371,7 +409,8 @@ void QuantExplorerPanel::DrawHistogram(FrameContext& ctx, float height) {
 
 void QuantExplorerPanel::DrawMetrics(FrameContext& ctx) {
   const StudyResult& r = *result_;
-  if (!ImGui::BeginTable("metrics", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV)) return;
+  if (!ImGui::BeginTable("metrics", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV))
+    return;
   ImGui::TableSetupColumn("quantity", ImGuiTableColumnFlags_WidthStretch, 1.3f);
   ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
   auto row = [](const char* name, const char* fmt, auto... args) {
@@ -405,7 +444,8 @@ void QuantExplorerPanel::DrawMetrics(FrameContext& ctx) {
     const float clip_w = total > 0 ? static_cast<float>(w * r.error.clipping / total) : 0.0f;
     ImDrawList* dl = ImGui::GetWindowDrawList();
     dl->AddRectFilled(a, ImVec2(a.x + w, a.y + h), IM_COL32(90, 160, 250, 255));
-    if (clip_w > 0) dl->AddRectFilled(a, ImVec2(a.x + clip_w, a.y + h), IM_COL32(240, 110, 90, 255));
+    if (clip_w > 0)
+      dl->AddRectFilled(a, ImVec2(a.x + clip_w, a.y + h), IM_COL32(240, 110, 90, 255));
     ImGui::Dummy(ImVec2(w, h));
   }
   row("Max |error|", "%.4g", r.max_abs_error);
@@ -418,7 +458,8 @@ void QuantExplorerPanel::DrawMetrics(FrameContext& ctx) {
 void QuantExplorerPanel::DrawSqnrCurve(FrameContext& ctx, float height) {
   const float dpr = ctx.dpr;
   ImGui::TextUnformatted("SQNR (dB) by bit width, same calibrator and scheme");
-  const ImVec2 size(ImGui::GetContentRegionAvail().x, std::max(80.0f * dpr, height - ImGui::GetTextLineHeightWithSpacing()));
+  const ImVec2 size(ImGui::GetContentRegionAvail().x,
+                    std::max(80.0f * dpr, height - ImGui::GetTextLineHeightWithSpacing()));
   ImGui::InvisibleButton("sqnr curve", size);
   TagLastItem("sqnr curve");
   const ImVec2 a = ImGui::GetItemRectMin();
@@ -453,8 +494,8 @@ void QuantExplorerPanel::DrawSqnrCurve(FrameContext& ctx, float height) {
                 IM_COL32(220, 220, 230, 255), label);
     std::snprintf(label, sizeof(label), "%d", bits);
     const float bw = ImGui::CalcTextSize(label).x;
-    dl->AddText(ImVec2((x0 + x1 - bw) * 0.5f, base_y + 3.0f * dpr),
-                IM_COL32(180, 180, 190, 255), label);
+    dl->AddText(ImVec2((x0 + x1 - bw) * 0.5f, base_y + 3.0f * dpr), IM_COL32(180, 180, 190, 255),
+                label);
   }
 }
 
@@ -491,24 +532,34 @@ void QuantExplorerPanel::WriteState(JsonWriter& j) const {
   j.Field("calibrator", CalibratorName(config_.calibrator));
   j.Field("scheme", config_.symmetric ? "symmetric" : "affine");
   j.Field("percentile", config_.percentile);
+  j.Field("manualAmax", static_cast<double>(config_.manual_amax));
   j.Field("logScale", log_scale_);
   j.Field("recomputeMs", recompute_ms_);
   j.Field("recomputes", recomputes_);
-  if (!error_.empty()) j.Field("error", error_); else j.Key("error").Null();
+  if (!error_.empty())
+    j.Field("error", error_);
+  else
+    j.Key("error").Null();
   if (result_) {
     const StudyResult& r = *result_;
-    j.Key("data").BeginObject().Field("min", static_cast<double>(data_->data_min))
+    j.Key("data")
+        .BeginObject()
+        .Field("min", static_cast<double>(data_->data_min))
         .Field("max", static_cast<double>(data_->data_max))
-        .Field("meanSquare", data_->mean_square).EndObject();
-    j.Key("qparams").BeginObject()
+        .Field("meanSquare", data_->mean_square)
+        .EndObject();
+    j.Key("qparams")
+        .BeginObject()
         .Field("scale", static_cast<double>(r.params.scale))
         .Field("zeroPoint", r.params.zero_point)
-        .Field("qmin", r.params.qmin).Field("qmax", r.params.qmax)
+        .Field("qmin", r.params.qmin)
+        .Field("qmax", r.params.qmax)
         .Field("signed", r.spec.is_signed)
         .Field("clipLo", static_cast<double>(r.clip_lo))
-        .Field("clipHi", static_cast<double>(r.clip_hi)).EndObject();
+        .Field("clipHi", static_cast<double>(r.clip_hi))
+        .EndObject();
     j.Key("thresholds").BeginObject();
-    for (int k = 0; k < static_cast<int>(CalibratorKind::kCount); ++k) {
+    for (int k = 0; k < kNumCalibrators; ++k) {
       j.Key(CalibratorName(static_cast<CalibratorKind>(k)));
       if (r.threshold_ok[static_cast<size_t>(k)]) {
         j.Value(static_cast<double>(r.thresholds[static_cast<size_t>(k)]));
@@ -517,19 +568,25 @@ void QuantExplorerPanel::WriteState(JsonWriter& j) const {
       }
     }
     j.EndObject();
-    j.Key("metrics").BeginObject()
+    j.Key("metrics")
+        .BeginObject()
         .Field("mse", r.error.total())
         .Field("clipMse", r.error.clipping)
         .Field("roundMse", r.error.rounding)
         .Field("sqnrDb", r.sqnr_db)
         .Field("maxAbsErr", r.max_abs_error)
         .Field("clippedFraction", r.clipped_fraction)
-        .Field("clippedCount", static_cast<long long>(r.error.clipped_count)).EndObject();
+        .Field("clippedCount", static_cast<long long>(r.error.clipped_count))
+        .EndObject();
     j.Key("sqnrByBits").BeginArray();
     for (double s : curve_) j.Value(s);
     j.EndArray();
-    j.Key("histogram").BeginObject().Field("lo", r.hist.lo).Field("hi", r.hist.hi)
-        .Key("counts").BeginArray();
+    j.Key("histogram")
+        .BeginObject()
+        .Field("lo", r.hist.lo)
+        .Field("hi", r.hist.hi)
+        .Key("counts")
+        .BeginArray();
     for (int64_t c : r.hist.counts) j.Value(static_cast<long long>(c));
     j.EndArray().EndObject();
   } else {

@@ -37,7 +37,7 @@ class QuantExplorerPanel : public Panel {
 
   // Inputs.
   DemoDistribution distribution_ = DemoDistribution::kGaussianOutliers;
-  bool use_file_ = false;          // the tensor is file_values_ rather than a demo distribution
+  bool use_file_ = false;           // the tensor is file_values_ rather than a demo distribution
   std::vector<float> file_values_;  // the last loaded file's values
   std::string file_label_;          // "File: name [shape]"
   int seed_ = 1;
@@ -52,7 +52,8 @@ class QuantExplorerPanel : public Panel {
   std::string error_;          // why result_ is empty, when it is
   bool tensor_dirty_ = true;
   bool study_dirty_ = true;
-  bool curve_dirty_ = true;    // calibrator, scheme, percentile or tensor changed (not bits)
+  bool curve_dirty_ = true;     // calibrator, scheme, percentile or tensor changed (not bits)
+  bool dragging_clip_ = false;  // the user is dragging the clip value on the histogram
   double recompute_ms_ = 0;
   long long recomputes_ = 0;
 };
