@@ -1,0 +1,102 @@
+// Session: the one facade the CLI, the Embind JS API and the ImGui playground use (STYLE 10).
+// It owns the current model, the datasets by role, the fp32 reference executor and a stepping
+// trainer. Every call validates its input and returns a Status; a failed call leaves the session
+// exactly as it was (a bad model file keeps the previous model loaded, a failed step keeps the
+// weights). Long work is exposed one step per call so a UI can interleave it with frames.
+// Single-threaded: one Session per thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/data/dataset.h"
+#include "core/graph/graph.h"
+#include "core/graph/tensor.h"
+#include "core/session/demo_models.h"
+#include "core/session/model_info.h"
+#include "core/train/trainer.h"
+
+namespace qp {
+
+class Executor;
+
+enum class DataRole { kTrain = 0, kCalibration = 1, kTest = 2 };
+const char* DataRoleName(DataRole role);  // "train", "calibration", "test"
+
+struct SessionOptions {
+  size_t max_model_bytes = size_t{256} << 20;  // larger model files are refused before parsing
+};
+
+struct EvalSummary {
+  int64_t samples = 0;
+  int64_t correct = 0;
+  double accuracy = 0;  // top-1 of the first output against the labels
+  double loss = 0;      // mean softmax cross-entropy of the first output taken as logits
+};
+
+class Session {
+ public:
+  explicit Session(SessionOptions options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  // ---- model ----------------------------------------------------------------------------------
+  // Imports ONNX bytes (untrusted). On error the current model stays loaded and usable.
+  Status LoadModel(const void* bytes, size_t size, const std::string& name);
+  Status LoadModelFile(const std::string& path);
+  // A demo architecture with fresh (untrained) parameters.
+  Status LoadDemoModel(DemoModel model, uint64_t seed);
+  // Takes a graph built in code (validated like an imported one).
+  Status SetGraph(Graph graph, const std::string& name);
+
+  bool has_model() const { return executor_ != nullptr; }
+  const std::string& model_name() const { return model_name_; }
+  // Precondition: has_model().
+  const Graph& graph() const;
+  Result<ModelInfo> Info(int64_t batch = 1) const;
+  // The current float model (trained weights included) as ONNX bytes, opset 13.
+  Result<std::string> ExportOnnx() const;
+
+  // ---- data -----------------------------------------------------------------------------------
+  Status SetData(DataRole role, data::Dataset dataset);
+  // nullptr when no dataset has that role.
+  const data::Dataset* dataset(DataRole role) const;
+
+  // ---- fp32 reference inference ----------------------------------------------------------------
+  // The first graph input from `count` floats; the batch is count / (elements of one sample), which
+  // must divide exactly. Returns every graph output.
+  Result<std::vector<Tensor>> RunFloat(const float* values, size_t count) const;
+  Result<std::vector<Tensor>> Run(const Tensor& input) const;
+  // Top-1 accuracy and loss over the dataset of `role` (at most max_samples if > 0), in batches.
+  Result<EvalSummary> Evaluate(DataRole role = DataRole::kTest, int64_t max_samples = -1,
+                               int64_t batch = 256) const;
+
+  // ---- training (one minibatch per call) ------------------------------------------------------
+  // Trains a copy of the current graph on the train dataset.
+  Status StartTraining(const train::TrainerOptions& options);
+  Result<train::StepResult> TrainStep();
+  bool training() const { return trainer_ != nullptr; }
+  // Empty when not training.
+  const std::vector<train::StepResult>& training_history() const;
+  // Makes the trained weights the session's model and ends training.
+  Status CommitTraining();
+  void AbandonTraining();
+
+ private:
+  Status Install(Graph graph, const std::string& name);
+  // The dataset's images reshaped to the model's first input ([n, ...sample dims]).
+  Result<Tensor> AdaptImages(const Tensor& images, int64_t start, int64_t count) const;
+
+  SessionOptions options_;
+  std::string model_name_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<data::Dataset> data_[3];
+  std::unique_ptr<train::Trainer> trainer_;
+};
+
+}  // namespace qp
