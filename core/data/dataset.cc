@@ -5,6 +5,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/data/file_io.h"
+#include "core/data/idx.h"
+#include "core/data/npy.h"
+
 namespace qp::data {
 
 Status CheckFinite(const Tensor& t, const std::string& what, int64_t per_sample) {
@@ -74,6 +78,32 @@ Result<Dataset> MakeDataset(const Tensor& images, const Tensor& labels, int64_t 
     out[i] = v;
   }
   return ds;
+}
+
+Result<Tensor> ParseTensorBytes(const std::vector<uint8_t>& bytes, const std::string& name) {
+  if (IsGzip(bytes.data(), bytes.size())) {
+    QP_ASSIGN_OR_RETURN(std::vector<uint8_t> plain, Gunzip(bytes.data(), bytes.size(), name));
+    if (IsGzip(plain.data(), plain.size()))
+      return InvalidArgument("tensor file '", name, "': gzip inside gzip is not accepted");
+    return ParseTensorBytes(plain, name);
+  }
+  if (bytes.size() >= 6 && bytes[0] == 0x93 && std::memcmp(bytes.data() + 1, "NUMPY", 5) == 0)
+    return ParseNpy(bytes.data(), bytes.size(), name);
+  if (bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 0) return ParseIdx(bytes.data(), bytes.size(), name);
+  return InvalidArgument("tensor file '", name, "': neither .npy (\\x93NUMPY) nor IDX (00 00 type rank) "
+                         "magic; raw float32 needs an explicit shape (ReadRawF32File)");
+}
+
+Result<Tensor> ReadTensorFile(const std::string& path) {
+  QP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
+  return ParseTensorBytes(bytes, path);
+}
+
+Result<Dataset> LoadDatasetFiles(const std::string& images_path, const std::string& labels_path,
+                                 int64_t num_classes) {
+  QP_ASSIGN_OR_RETURN(Tensor images, ReadTensorFile(images_path));
+  QP_ASSIGN_OR_RETURN(Tensor labels, ReadTensorFile(labels_path));
+  return MakeDataset(images, labels, num_classes, images_path);
 }
 
 Result<Dataset> GatherDataset(const Dataset& ds, const std::vector<int64_t>& indices) {

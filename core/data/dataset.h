@@ -38,6 +38,16 @@ Status CheckFinite(const Tensor& t, const std::string& what, int64_t per_sample 
 Result<Dataset> MakeDataset(const Tensor& images, const Tensor& labels, int64_t num_classes,
                             const std::string& name);
 
+// Parses a tensor file of either self-describing format, chosen by magic bytes, not by name:
+// .npy ("\x93NUMPY") or IDX (00 00 type rank); gzip'd input is inflated first where zlib exists.
+// For bytes handed over by the browser (uploads) and for files alike.
+Result<Tensor> ParseTensorBytes(const std::vector<uint8_t>& bytes, const std::string& name);
+Result<Tensor> ReadTensorFile(const std::string& path);
+
+// A labelled dataset from two tensor files (IDX or .npy each), e.g. user uploads.
+Result<Dataset> LoadDatasetFiles(const std::string& images_path, const std::string& labels_path,
+                                 int64_t num_classes);
+
 // Samples [start, start + count) or by index list (indices must be in range: precondition
 // checked, errors returned).
 Result<Dataset> SliceDataset(const Dataset& ds, int64_t start, int64_t count);

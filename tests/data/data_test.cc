@@ -269,6 +269,27 @@ TEST(DataRaw, InfersOneDimAndRejectsMismatch) {
   EXPECT_EQ(huge.status().code(), StatusCode::kResourceExhausted);
 }
 
+TEST(DataDataset, LoadsUserFilesOfEitherFormatByMagic) {
+  // Images as uint8 .npy [3, 2, 2], labels as IDX; then the reverse roles of the formats.
+  Tensor img = Tensor::FromVector<uint8_t>({3, 2, 2}, {0, 255, 51, 102, 1, 2, 3, 4, 5, 6, 7, 8});
+  Tensor lab = Tensor::FromVector<uint8_t>({3}, {2, 0, 1});
+  const std::string ip = TempPath("img.npy"), lp = TempPath("lab.idx");
+  ASSERT_TRUE(WriteFileBytes(ip, *EncodeNpy(img)).ok());
+  ASSERT_TRUE(WriteFileBytes(lp, *EncodeIdxU8(lab)).ok());
+  Result<Dataset> ds = LoadDatasetFiles(ip, lp, 3);
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+  EXPECT_EQ(ds->images.shape(), (Shape{3, 1, 2, 2}));
+  EXPECT_EQ(ds->images.f32()[1], 1.0f);
+  EXPECT_EQ(ds->labels.data<int64_t>()[0], 2);
+  const Bytes junk = {'h', 'e', 'l', 'l', 'o'};
+  Result<Tensor> bad = ParseTensorBytes(junk, "junk.bin");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("junk.bin"), std::string::npos);
+  EXPECT_FALSE(LoadDatasetFiles(ip, TempPath("missing"), 3).ok());
+  std::remove(ip.c_str());
+  std::remove(lp.c_str());
+}
+
 TEST(DataDataset, NormalisesPixelsAndConvertsLabels) {
   Tensor img = Tensor::FromVector<uint8_t>({2, 1, 2}, {0, 51, 255, 128});
   Tensor lab = Tensor::FromVector<uint8_t>({2}, {3, 0});
