@@ -142,6 +142,20 @@ test('the Calibrator combo changes the clipping threshold', async () => {
     await page.mouse.move(1, 1);  // no tooltip in the picture
     await waitFrames(page, 2);
     await screenshot(page, `calibrator-${name}.png`);
+    if (name === 'percentile') {
+      // Its slider appears; at the left end (the 99th percentile) the clip value drops:
+      // 1% of the values lie above the 99th percentile, 0.01% above the 99.99th.
+      const at9999 = s.explorer.thresholds.percentile;
+      await clickItem(page, 'Percentile', 0.005);
+      const low = (await state(page)).explorer;
+      assert.ok(Math.abs(low.percentile - 99) < 0.01, `percentile ${low.percentile}`);
+      assert.ok(low.thresholds.percentile < at9999, `p99 ${low.thresholds.percentile} vs p99.99 ${at9999}`);
+      // Independent check: about 1% of |x| lies above the p99 amax (the calibrator returns a
+      // bin's upper edge, so at most one 2048th of the range more than the exact quantile).
+      const values = await page.evaluate(() => Array.from(window.qplay.tensorValues()));
+      const above = values.filter((v) => Math.abs(v) > low.thresholds.percentile).length / values.length;
+      assert.ok(above <= 0.01 && above > 0.005, `fraction of |x| above p99 amax: ${above}`);
+    }
   }
   assert.deepEqual(errors, []);
   await context.close();

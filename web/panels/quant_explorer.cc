@@ -17,9 +17,11 @@
 namespace qp::web {
 namespace {
 
-constexpr int kSizes[] = {4096, 65536, 262144, 1048576};
-constexpr const char* kSizeNames[] = {"4 096", "65 536", "262 144", "1 048 576"};
-constexpr int kNumSizes = 4;
+// Sizes whose full recomputation (calibration, 7 error passes) stays near one frame on a slow
+// machine; larger tensors wait for the Session's stepped jobs.
+constexpr int kSizes[] = {4096, 65536, 262144};
+constexpr const char* kSizeNames[] = {"4 096", "65 536", "262 144"};
+constexpr int kNumSizes = 3;
 constexpr int kCurveMinBits = 2;
 constexpr int kCurveMaxBits = 8;
 constexpr int kMetricRows = 11;  // rows of DrawMetrics' table
