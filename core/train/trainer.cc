@@ -468,7 +468,11 @@ Result<StepResult> Trainer::Step() {
   s.accuracy = static_cast<double>(loss.correct) / static_cast<double>(batch.labels.numel());
   s.lr = lr;
   ++step_;
-  if (history_.size() >= options_.history_cap && !history_.empty()) history_.erase(history_.begin());
+  if (history_.size() >= options_.history_cap && !history_.empty()) {
+    // Drop the oldest tenth at once so a full history costs amortised O(1) per step.
+    const size_t drop = std::max<size_t>(1, history_.size() / 10);
+    history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
   history_.push_back(s);
   return s;
 }

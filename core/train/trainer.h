@@ -53,7 +53,7 @@ struct TrainerOptions {
   // false: BatchNormalization uses (and does not update) its running statistics in training too,
   // and its backward treats them as constants (frozen BN, as QAT often does late in training).
   bool bn_batch_statistics = true;
-  size_t history_cap = 100000;  // oldest entries are dropped beyond this
+  size_t history_cap = 100000;  // beyond this the oldest tenth is dropped
 };
 
 struct StepResult {

@@ -338,6 +338,21 @@ TEST(TrainTrainer, HooksWrapForwardAndStraightThroughBackward) {
   }
 }
 
+TEST(TrainTrainer, HistoryKeepsTheNewestStepsUnderItsCap) {
+  const data::Dataset ds = Blobs(64, 5);
+  TrainerOptions o = SgdOptionsFor(1);
+  o.history_cap = 10;
+  auto t = Trainer::Create(Mlp(2), &ds, o);
+  ASSERT_TRUE(t.ok());
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE((*t)->Step().ok());
+  const auto& h = (*t)->history();
+  ASSERT_FALSE(h.empty());
+  EXPECT_LE(h.size(), 10u);
+  EXPECT_EQ(h.back().step, 24);
+  for (size_t i = 1; i < h.size(); ++i) EXPECT_EQ(h[i].step, h[i - 1].step + 1);
+  EXPECT_EQ((*t)->steps(), 25);
+}
+
 TEST(TrainTrainer, RejectsGraphsItCannotTrain) {
   Graph g = Mlp(1);
   g.nodes[1] = MakeNode("sm", "Softmax", {"h"}, {"r"});  // Softmax mid-graph has no backward
