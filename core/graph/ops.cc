@@ -100,6 +100,15 @@ Result<Shape> BroadcastShapes(const Shape& a, const Shape& b) {
 
 // ---- GEMM ----------------------------------------------------------------------------------------
 
+// Natively on x86-64 with GCC an AVX2 clone is picked at load time (8-wide instead of SSE2's 4).
+// No FMA target: products and sums round separately in every clone, so results are identical.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__EMSCRIPTEN__)
+#define QP_GEMM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define QP_GEMM_CLONES
+#endif
+
+QP_GEMM_CLONES
 void GemmF32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
              int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   if (!accumulate)
@@ -202,6 +211,39 @@ Result<Tensor> Conv(const Tensor& x, const Tensor& w, const Tensor* bias, const 
                            DTypeName(bias->dtype()), "); expected float32 [", p.m, "]");
   Tensor y(DType::kFloat32, p.out_shape);
   const int64_t in_size = p.geo.in_size(), out_size = p.geo.out_size();
+  if (p.cg == 1 && p.mg == 1) {
+    // Depthwise: a direct window sum per output (im2col would build a 1-row GEMM). Same order of
+    // summation over the kernel as the GEMM path; padded taps are skipped instead of adding 0.
+    const WindowGeometry& g = p.geo;
+    for (int64_t b = 0; b < p.n; ++b)
+      for (int64_t ch = 0; ch < p.c; ++ch) {
+        const float* xp = x.f32() + (b * p.c + ch) * in_size;
+        const float* wp = w.f32() + ch * g.kernel_size();
+        float* yp = y.f32() + (b * p.m + ch) * out_size;
+        const float bv = bias ? bias->f32()[ch] : 0.f;
+        for (int64_t od = 0; od < g.out[0]; ++od)
+          for (int64_t oh = 0; oh < g.out[1]; ++oh)
+            for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+              float acc = 0.f;
+              for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+                const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
+                if (id < 0 || id >= g.in[0]) continue;
+                for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                  const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+                  if (ih < 0 || ih >= g.in[1]) continue;
+                  const float* row = xp + (id * g.in[1] + ih) * g.in[2];
+                  const float* wr = wp + (kd * g.kernel[1] + kh) * g.kernel[2];
+                  for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                    const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+                    if (iw >= 0 && iw < g.in[2]) acc += wr[kw] * row[iw];
+                  }
+                }
+              }
+              yp[(od * g.out[1] + oh) * g.out[2] + ow] = acc + bv;
+            }
+      }
+    return y;
+  }
   // Scratch left uninitialized: Im2Col writes every element.
   std::unique_ptr<float[]> col(p.direct ? nullptr : new float[static_cast<size_t>(p.kdim * out_size)]);
   const float* xd = x.f32();
