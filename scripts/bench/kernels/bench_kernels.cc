@@ -1,7 +1,8 @@
 // bench_kernels: times every available variant of every int8 kernel family (the .inc lists) on
 // fixed shapes; prints one JSON line per (case, variant, metric): GOPS, microseconds, and the
 // ratio to the scalar reference. Plain std::chrono, median of repeats. Not a test.
-//   bench_kernels [--quick] [--family=<name>]
+//   bench_kernels [--quick] [--family=qs8_gemm|qs8_conv|qs8_dwconv|qs8_elementwise|qs8_pool|qs8_quant]
+// GOPS counts 2 ops per multiply-accumulate (GEMM, conv) and 1 per element or tap elsewhere.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,7 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "kernels/qs8-conv/qs8-conv.h"
+#include "kernels/qs8-dwconv/qs8-dwconv.h"
 #include "kernels/qs8-gemm/qs8-gemm.h"
+#include "kernels/qs8-pool/qs8-pool.h"
+#include "kernels/qs8-quant/qs8-quant.h"
+#include "kernels/qs8-vadd/qs8-vadd.h"
+#include "kernels/qs8-vmul/qs8-vmul.h"
 
 namespace {
 
@@ -108,6 +115,166 @@ void BenchGemm() {
   }
 }
 
+// ---- convolution: ops = 2 * output pixels * output channels * kh * kw * gic ---------------------
+void BenchConv() {
+  using namespace qp::kernels;
+  struct Shape { const char* name; size_t h, w, cin, cout, k, s, pad, groups; };
+  std::vector<Shape> shapes = {
+      {"3x3 56x56x64->64", 56, 56, 64, 64, 3, 1, 1, 1},
+      {"1x1 28x28x128->256", 28, 28, 128, 256, 1, 1, 0, 1},
+      {"3x3 28x28x32->64 (cnn)", 28, 28, 32, 64, 3, 1, 0, 1},
+      {"3x3 s2 112x112x3->32 (mbv2 stem)", 112, 112, 3, 32, 3, 2, 1, 1},
+      {"dw3x3 56x56x144 (via conv)", 56, 56, 144, 144, 3, 1, 1, 144}};
+  if (g_quick) shapes.resize(2);
+  for (const Shape& s : shapes) {
+    const size_t gic = s.cin / s.groups, goc = s.cout / s.groups;
+    auto x = RandomInt8(s.h * s.w * s.cin);
+    auto w = RandomInt8(s.cout * s.k * s.k * gic);
+    std::vector<int32_t> bias(s.cout, 7);
+    const auto rq = *qp::quant::MakeRequantChannel(0.02f, 0.01f, 0.5f);
+    QS8ConvParams p;
+    p.kernel_h = p.kernel_w = s.k;
+    p.stride_h = p.stride_w = s.s;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = s.pad;
+    p.groups = s.groups;
+    p.group_input_channels = gic;
+    p.group_output_channels = goc;
+    p.weights = w.data();
+    p.bias = bias.data();
+    p.requant = &rq;
+    const size_t oh = (s.h + 2 * s.pad - s.k) / s.s + 1, ow = (s.w + 2 * s.pad - s.k) / s.s + 1;
+    std::vector<int8_t> y(oh * ow * s.cout);
+    std::vector<QS8ConvOp> ops(QS8ConvVariants().size());
+    BenchCase(std::string("conv ") + s.name, QS8ConvVariants(), 2.0 * oh * ow * s.cout * s.k * s.k * gic,
+              [&](size_t vi) -> std::function<void()> {
+                const QS8ConvVariant& v = QS8ConvVariants()[vi];
+                if (!v.create(p, &ops[vi]).ok()) return nullptr;
+                return [&, vi] { (void)v.run(ops[vi], 1, s.h, s.w, x.data(), y.data()); };
+              });
+  }
+}
+
+void BenchDwConv() {
+  using namespace qp::kernels;
+  struct Shape { size_t h, c, k, s; };
+  std::vector<Shape> shapes = {{56, 144, 3, 1}, {56, 144, 3, 2}, {14, 576, 5, 1}, {28, 192, 5, 2}};
+  if (g_quick) shapes.resize(1);
+  for (const Shape& s : shapes) {
+    auto x = RandomInt8(s.h * s.h * s.c);
+    auto w = RandomInt8(s.k * s.k * s.c);
+    std::vector<int32_t> bias(s.c, 7);
+    const auto rq = *qp::quant::MakeRequantChannel(0.02f, 0.01f, 0.1f);
+    QS8DwConvParams p;
+    p.channels = s.c;
+    p.kernel_h = p.kernel_w = s.k;
+    p.stride_h = p.stride_w = s.s;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = s.k / 2;
+    p.weights = w.data();
+    p.bias = bias.data();
+    p.requant = &rq;
+    const size_t o = (s.h + 2 * (s.k / 2) - s.k) / s.s + 1;
+    std::vector<int8_t> y(o * o * s.c);
+    std::vector<QS8DwConvOp> ops(QS8DwConvVariants().size());
+    char kase[96];
+    std::snprintf(kase, sizeof kase, "dwconv %zux%zu s%zu %zux%zux%zu", s.k, s.k, s.s, s.h, s.h, s.c);
+    BenchCase(kase, QS8DwConvVariants(), 2.0 * o * o * s.c * s.k * s.k, [&](size_t vi) -> std::function<void()> {
+      const QS8DwConvVariant& v = QS8DwConvVariants()[vi];
+      if (!v.create(p, &ops[vi]).ok()) return nullptr;
+      return [&, vi] { (void)v.run(ops[vi], 1, s.h, s.h, x.data(), y.data()); };
+    });
+  }
+}
+
+// ---- elementwise: ops = elements (one add or multiply each) -------------------------------------
+void BenchElementwise() {
+  using namespace qp::kernels;
+  const size_t n = g_quick ? 65536 : 56 * 56 * 24 * 4;
+  auto a = RandomInt8(n), b = RandomInt8(n);
+  std::vector<int8_t> y(n);
+  QS8AddParams ap;
+  ap.requant = *qp::quant::MakeAddRequant(qp::quant::AddScheme::kXnnpackFixedPoint, 0.05f, 1, 0.04f, -2, 0.07f);
+  std::vector<QS8AddOp> aops(QS8AddVariants().size());
+  BenchCase("add " + std::to_string(n), QS8AddVariants(), double(n), [&](size_t vi) -> std::function<void()> {
+    const QS8AddVariant& v = QS8AddVariants()[vi];
+    if (!v.create(ap, &aops[vi]).ok()) return nullptr;
+    return [&, vi] { (void)v.run(aops[vi], n, a.data(), b.data(), false, y.data()); };
+  });
+  QS8MulParams mp;
+  mp.requant = *qp::quant::MakeMulRequant(0.05f, 0.04f, 0.07f);
+  std::vector<QS8MulOp> mops(QS8MulVariants().size());
+  BenchCase("mul " + std::to_string(n), QS8MulVariants(), double(n), [&](size_t vi) -> std::function<void()> {
+    const QS8MulVariant& v = QS8MulVariants()[vi];
+    if (!v.create(mp, &mops[vi]).ok()) return nullptr;
+    return [&, vi] { (void)v.run(mops[vi], n, a.data(), b.data(), false, y.data()); };
+  });
+}
+
+// ---- pooling: ops = input taps read (one compare or add each) ---------------------------------
+void BenchPool() {
+  using namespace qp::kernels;
+  const size_t h = 56, c = 64;
+  auto x = RandomInt8(h * h * c);
+  std::vector<int8_t> y(h * h * c);
+  PoolGeometry g;
+  g.channels = c;
+  QS8MaxPoolParams mp{g, -128, 127};
+  std::vector<QS8MaxPoolOp> mops(QS8MaxPoolVariants().size());
+  const double taps = double(h / 2) * (h / 2) * c * 4;
+  BenchCase("maxpool 2x2 s2 56x56x64", QS8MaxPoolVariants(), taps, [&](size_t vi) -> std::function<void()> {
+    const QS8MaxPoolVariant& v = QS8MaxPoolVariants()[vi];
+    if (!v.create(mp, &mops[vi]).ok()) return nullptr;
+    return [&, vi] { (void)v.run(mops[vi], 1, h, h, x.data(), y.data()); };
+  });
+  QS8AvgPoolParams ap;
+  ap.geometry = g;
+  ap.input_scale = 0.05f;
+  ap.output_scale = 0.05f;
+  std::vector<QS8AvgPoolOp> aops(QS8AvgPoolVariants().size());
+  BenchCase("avgpool 2x2 s2 56x56x64", QS8AvgPoolVariants(), taps, [&](size_t vi) -> std::function<void()> {
+    const QS8AvgPoolVariant& v = QS8AvgPoolVariants()[vi];
+    if (!v.create(ap, &aops[vi]).ok()) return nullptr;
+    return [&, vi] { (void)v.run(aops[vi], 1, h, h, x.data(), y.data()); };
+  });
+  const size_t gw = 7 * 7, gc = 1280;
+  auto gx = RandomInt8(gw * gc);
+  QS8GlobalAvgPoolParams gp;
+  gp.channels = gc;
+  gp.width = gw;
+  gp.input_output_ratio = 1.5f;
+  gp.requant = *qp::quant::MakeAvgPoolRequant(1.5f, 1.0f, gw);
+  std::vector<QS8GlobalAvgPoolOp> gops(QS8GlobalAvgPoolVariants().size());
+  BenchCase("global avgpool 7x7x1280", QS8GlobalAvgPoolVariants(), double(gw * gc), [&](size_t vi) -> std::function<void()> {
+    const QS8GlobalAvgPoolVariant& v = QS8GlobalAvgPoolVariants()[vi];
+    if (!v.create(gp, &gops[vi]).ok()) return nullptr;
+    return [&, vi] { (void)v.run(gops[vi], 1, gx.data(), y.data()); };
+  });
+}
+
+// ---- quantize / convert: ops = elements ---------------------------------------------------------
+void BenchQuant() {
+  using namespace qp::kernels;
+  const size_t n = 224 * 224 * 3;
+  std::vector<float> x(n), f(n);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  for (auto& v : x) v = d(g_rng);
+  std::vector<int8_t> q(n);
+  for (QuantKind kind : {QuantKind::kQuantizeS8, QuantKind::kDequantizeS8, QuantKind::kConvertU8ToS8}) {
+    QS8QuantParams p;
+    p.kind = kind;
+    p.qparams.scale = 0.01f;
+    p.qparams.zero_point = kind == QuantKind::kConvertU8ToS8 ? 0 : 3;
+    const void* in = kind == QuantKind::kQuantizeS8 ? static_cast<const void*>(x.data()) : q.data();
+    void* out = kind == QuantKind::kDequantizeS8 ? static_cast<void*>(f.data()) : static_cast<void*>(q.data());
+    std::vector<QS8QuantOp> ops(QS8QuantVariants().size());
+    BenchCase(std::string(QuantKindName(kind)) + " " + std::to_string(n), QS8QuantVariants(), double(n),
+              [&](size_t vi) -> std::function<void()> {
+                const QS8QuantVariant& v = QS8QuantVariants()[vi];
+                if (!v.create(p, &ops[vi]).ok()) return nullptr;
+                return [&, vi] { (void)v.run(ops[vi], n, in, out); };
+              });
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,7 +282,9 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--quick")) g_quick = true;
     if (!std::strncmp(argv[i], "--family=", 9)) g_family = argv[i] + 9;
   }
-  const std::map<std::string, void (*)()> families = {{"qs8_gemm", BenchGemm}};
+  const std::map<std::string, void (*)()> families = {
+      {"qs8_gemm", BenchGemm},   {"qs8_conv", BenchConv}, {"qs8_dwconv", BenchDwConv},
+      {"qs8_elementwise", BenchElementwise}, {"qs8_pool", BenchPool}, {"qs8_quant", BenchQuant}};
   for (const auto& [name, fn] : families) {
     if (g_family.empty() || g_family == name) fn();
   }
