@@ -60,12 +60,16 @@ Result<LsqGrads> LsqBackward(const float* x, const float* grad_y, int64_t n, con
     double ds, dx = 0.0, dz = 0.0;
     if (u <= -qn) {
       ds = -qn;
-      if (u < -qn) dz = -static_cast<double>(p.scale);
-      else dx = 1.0;
+      if (u < -qn)
+        dz = -static_cast<double>(p.scale);
+      else
+        dx = 1.0;
     } else if (u >= qp) {
       ds = qp;
-      if (u > qp) dz = -static_cast<double>(p.scale);
-      else dx = 1.0;
+      if (u > qp)
+        dz = -static_cast<double>(p.scale);
+      else
+        dx = 1.0;
     } else {
       ds = static_cast<double>(RoundValue(static_cast<float>(u), mode)) - u;
       dx = 1.0;
@@ -84,7 +88,8 @@ Result<QParams> PactParams(float alpha, int bits, bool is_signed) {
   if (!std::isfinite(alpha) || !(alpha > 0.0f)) {
     return InvalidArgument("PACT alpha is ", alpha, "; it must be finite and > 0");
   }
-  QuantSpec spec{bits, is_signed, is_signed, Scheme::kSymmetric};  // signed: narrow, [-alpha, alpha]
+  QuantSpec spec{bits, is_signed, is_signed,
+                 Scheme::kSymmetric};  // signed: narrow, [-alpha, alpha]
   return ParamsFromAmax(alpha, spec);
 }
 

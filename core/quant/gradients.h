@@ -12,22 +12,22 @@
 
 namespace qp::quant {
 
-// ---- STE -----------------------------------------------------------------------------------------
+// ---- STE ----------------------------------------------------------------------------------------
 // d FakeQuant(x) / dx is taken as 1 where x is inside the representable range and 0 outside.
-// Boundary convention: the range is CLOSED, [RealMin, RealMax] = [(qmin-zp)*s, (qmax-zp)*s]; x equal
-// to an end passes (as pytorch-quantization's |x| <= amax and TensorFlow's fake_quant). PyTorch's
-// fake_quantize backward instead tests the rounded code (q in [qmin, qmax] before clamping), which
-// also passes up to half a step beyond the ends. NaN never passes.
+// Boundary convention: the range is CLOSED, [RealMin, RealMax] = [(qmin-zp)*s, (qmax-zp)*s]; x
+// equal to an end passes (as pytorch-quantization's |x| <= amax and TensorFlow's fake_quant).
+// PyTorch's fake_quantize backward instead tests the rounded code (q in [qmin, qmax] before
+// clamping), which also passes up to half a step beyond the ends. NaN never passes.
 inline bool SteMaskValue(float x, const QParams& p) { return x >= p.RealMin() && x <= p.RealMax(); }
 
-// grad_x[i] = mask(x[i]) ? grad_y[i] : 0. `passed` (optional) receives the number of passing values,
-// so a UI can show the clipped fraction. In-place (grad_x == grad_y) is allowed.
+// grad_x[i] = mask(x[i]) ? grad_y[i] : 0. `passed` (optional) receives the number of passing
+// values, so a UI can show the clipped fraction. In-place (grad_x == grad_y) is allowed.
 Status FakeQuantSteBackward(const float* x, const float* grad_y, int64_t n, const QParams& p,
                             float* grad_x, int64_t* passed = nullptr);
 Status FakeQuantSteBackward(const float* x, const float* grad_y, const Dims& dims,
                             const TensorQParams& p, float* grad_x, int64_t* passed = nullptr);
 
-// ---- LSQ -----------------------------------------------------------------------------------------
+// ---- LSQ ----------------------------------------------------------------------------------------
 // Forward is FakeQuant with QParams p (scale s, zero point z). With u = x / s, Qn = z - qmin,
 // Qp = qmax - z (Qn = 2^(b-1), Qp = 2^(b-1) - 1 for signed full range; 0 and 2^b - 1 unsigned):
 //   dy/ds = -Qn                  if u <= -Qn
@@ -36,8 +36,8 @@ Status FakeQuantSteBackward(const float* x, const float* grad_y, const Dims& dim
 //   dy/dx = 1 if -Qn <= u <= Qp else 0 (the closed STE range above)
 //   dy/dz = -s if u < -Qn or u > Qp else 0  (LSQ+ offset gradient expressed for the integer zero
 //           point: in saturation y = (qmin - z) s or (qmax - z) s)
-// grad_scale = g * sum_i grad_y[i] dy_i/ds, grad_zero_point = g * sum_i grad_y[i] dy_i/dz, where g is
-// LSQ's gradient scale, usually LsqGradientScale(N, Qp): 1 / sqrt(N * Qp) with N the number of
+// grad_scale = g * sum_i grad_y[i] dy_i/ds, grad_zero_point = g * sum_i grad_y[i] dy_i/dz, where g
+// is LSQ's gradient scale, usually LsqGradientScale(N, Qp): 1 / sqrt(N * Qp) with N the number of
 // elements of a weight tensor (or features per sample for activations).
 inline double LsqGradientScale(int64_t num_elements, int32_t qp) {
   return 1.0 / std::sqrt(static_cast<double>(num_elements) * static_cast<double>(qp));
@@ -53,7 +53,7 @@ Result<LsqGrads> LsqBackward(const float* x, const float* grad_y, int64_t n, con
                              double gradient_scale, float* grad_x,
                              RoundingMode mode = RoundingMode::kHalfToEven);
 
-// ---- PACT ----------------------------------------------------------------------------------------
+// ---- PACT ---------------------------------------------------------------------------------------
 // Forward: y = FakeQuant(clip(x, 0, alpha)) with PactParams(alpha, bits): unsigned, zp = 0,
 // scale = alpha / (2^bits - 1). Signed variant (symmetric PACT): clip(x, -alpha, alpha), scale =
 // alpha / (2^(bits-1) - 1).

@@ -125,17 +125,21 @@ Result<Histogram> ComputeHistogram(const float* x, int64_t n, int num_bins, doub
 
 const char* AmaxMethodName(AmaxMethod m) {
   switch (m) {
-    case AmaxMethod::kMax: return "max";
-    case AmaxMethod::kPercentile: return "percentile";
-    case AmaxMethod::kMse: return "mse";
-    case AmaxMethod::kEntropy: return "entropy";
+    case AmaxMethod::kMax:
+      return "max";
+    case AmaxMethod::kPercentile:
+      return "percentile";
+    case AmaxMethod::kMse:
+      return "mse";
+    case AmaxMethod::kEntropy:
+      return "entropy";
   }
   return "?";
 }
 
 Result<AmaxMethod> ParseAmaxMethod(const std::string& name) {
-  for (AmaxMethod m : {AmaxMethod::kMax, AmaxMethod::kPercentile, AmaxMethod::kMse,
-                       AmaxMethod::kEntropy}) {
+  for (AmaxMethod m :
+       {AmaxMethod::kMax, AmaxMethod::kPercentile, AmaxMethod::kMse, AmaxMethod::kEntropy}) {
     if (name == AmaxMethodName(m)) return m;
   }
   return InvalidArgument("calibration method '", name,
@@ -312,7 +316,7 @@ Result<ErrorSplit> HistogramErrorSplit(const Histogram& h, float amax, int bits,
   return e;
 }
 
-// ---- HistogramCalibrator -------------------------------------------------------------------------
+// ---- HistogramCalibrator ------------------------------------------------------------------------
 
 HistogramCalibrator::HistogramCalibrator(const HistogramOptions& o) : options_(o) {
   hist_.counts.assign(static_cast<size_t>(o.num_bins), 0);
@@ -335,7 +339,8 @@ void HistogramCalibrator::Reset() {
 Status HistogramCalibrator::Observe(const float* x, int64_t n) {
   const std::string what = "observer '" + Name() + "'";
   if (n <= 0) {
-    return InvalidArgument(what, ": empty tensor (", n, " elements); an observer needs at least one value");
+    return InvalidArgument(what, ": empty tensor (", n,
+                           " elements); an observer needs at least one value");
   }
   // Pass 1: min, max and the non-finite count together (nothing is recorded if any is bad).
   const BatchStats st = ScanBatch(x, n);
@@ -360,7 +365,8 @@ Status HistogramCalibrator::Observe(const float* x, int64_t n) {
     hist_.hi = hi;
   }
   // Pass 2: binning. Four interleaved sub-histograms break the store-to-load dependency between
-  // equal consecutive bins; uint32 is safe because a sub-histogram gets at most 2^28 values per block.
+  // equal consecutive bins; uint32 is safe because a sub-histogram gets at most 2^28 values per
+  // block.
   int64_t* counts = hist_.counts.data();
   if (hist_.hi == 0.0) {
     counts[0] += n;
@@ -411,7 +417,8 @@ Status HistogramCalibrator::Observe(const float* x, const Dims& dims) {
   return Observe(x, l.size());
 }
 
-Result<float> HistogramCalibrator::ComputeAmax(AmaxMethod method, const AmaxOptions& options) const {
+Result<float> HistogramCalibrator::ComputeAmax(AmaxMethod method,
+                                               const AmaxOptions& options) const {
   if (total_ == 0) return FailedPrecondition("observer 'histogram': no data observed yet");
   return qp::quant::ComputeAmax(hist_, method, options);
 }
@@ -432,7 +439,7 @@ Result<TensorQParams> HistogramCalibrator::ComputeQParams(const QuantSpec& spec)
   return TensorQParams::PerTensor(p);
 }
 
-// ---- PerChannelHistogramCalibrator ---------------------------------------------------------------
+// ---- PerChannelHistogramCalibrator --------------------------------------------------------------
 
 Result<PerChannelHistogramCalibrator> PerChannelHistogramCalibrator::Create(
     int axis, const HistogramOptions& options) {
@@ -457,7 +464,8 @@ Status PerChannelHistogramCalibrator::Observe(const float* x, const Dims& dims) 
                            "; a per-channel calibrator needs one layout");
   }
   if (l.size() <= 0) {
-    return InvalidArgument(what, ": empty tensor (0 elements); an observer needs at least one value");
+    return InvalidArgument(what,
+                           ": empty tensor (0 elements); an observer needs at least one value");
   }
   QP_RETURN_IF_ERROR(CheckFinite(x, l.size(), what));
   if (channels_.empty()) {
@@ -469,8 +477,8 @@ Status PerChannelHistogramCalibrator::Observe(const float* x, const Dims& dims) 
       const float* run = x + (o * l.channels + c) * l.inner;
       std::copy(run, run + l.inner, buf.begin() + o * l.inner);
     }
-    QP_RETURN_IF_ERROR(channels_[static_cast<size_t>(c)].Observe(buf.data(),
-                                                                 static_cast<int64_t>(buf.size())));
+    QP_RETURN_IF_ERROR(
+        channels_[static_cast<size_t>(c)].Observe(buf.data(), static_cast<int64_t>(buf.size())));
   }
   resolved_axis_ = a;
   rank_ = dims.size();

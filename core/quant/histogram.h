@@ -1,7 +1,8 @@
 // Histogram calibrator: one histogram of |x| from which amax is computed by max, percentile, MSE
 // and entropy (TensorRT's KL method) without collecting again. The amax rules must match NVIDIA
 // pytorch-quantization's calib/histogram.py (_compute_amax_{percentile,mse,entropy}); the histogram
-// itself grows by exact power-of-two re-binning (below), unlike theirs, so its bin count stays fixed.
+// itself grows by exact power-of-two re-binning (below), unlike theirs, so its bin count stays
+// fixed.
 #pragma once
 
 #include <memory>
@@ -38,14 +39,15 @@ Result<Histogram> ComputeHistogram(const float* x, int64_t n, int num_bins, doub
 
 enum class AmaxMethod : uint8_t { kMax, kPercentile, kMse, kEntropy };
 const char* AmaxMethodName(AmaxMethod m);
-Result<AmaxMethod> ParseAmaxMethod(const std::string& name);  // "max", "percentile", "mse", "entropy"
+Result<AmaxMethod> ParseAmaxMethod(
+    const std::string& name);  // "max", "percentile", "mse", "entropy"
 
 struct AmaxOptions {
-  int bits = 8;             // target width (2..16)
-  bool is_unsigned = false; // NVIDIA "unsigned": levels = 2^bits - 1 instead of 2^(bits-1) - 1
+  int bits = 8;              // target width (2..16)
+  bool is_unsigned = false;  // NVIDIA "unsigned": levels = 2^bits - 1 instead of 2^(bits-1) - 1
   double percentile = 99.99;
-  int start_bin = 128;      // MSE and entropy candidates start here (pytorch-quantization default)
-  int stride = 1;           // entropy candidate stride
+  int start_bin = 128;  // MSE and entropy candidates start here (pytorch-quantization default)
+  int stride = 1;       // entropy candidate stride
 };
 
 // The candidate thresholds a search method tried, its objective at each, and the winner.
@@ -67,8 +69,8 @@ struct AmaxSearch {
 //                for each i in start_bin..bins (step stride): P = counts[0..i) with the counts
 //                beyond i added to P[i-1]; Q = counts[0..i) merged into 2^(b-1) (unsigned: 2^b)
 //                chunks (bin j goes to chunk floor(j * levels / i)), each chunk's sum spread evenly
-//                over its nonzero bins, zero bins stay zero; D = KL(P/|P| || Q/|Q|), +inf where Q is
-//                0 and P is not. The LAST minimum wins; amax = edge(i). Cost O(bins * min(bins,
+//                over its nonzero bins, zero bins stay zero; D = KL(P/|P| || Q/|Q|), +inf where Q
+//                is 0 and P is not. The LAST minimum wins; amax = edge(i). Cost O(bins * min(bins,
 //                levels)) using prefix sums of count and count*log(count) (numpy's version is
 //                O(bins^2) in Python loops).
 // Errors: lo != 0 (not an |x| histogram), empty histogram, bad bits/percentile/start_bin/stride.
@@ -88,10 +90,10 @@ Result<AllAmax> ComputeAllAmax(const Histogram& h, const AmaxOptions& options = 
 Result<ErrorSplit> HistogramErrorSplit(const Histogram& h, float amax, int bits, bool is_unsigned);
 
 // Collects a histogram of |x|. Growth rule (exact, nothing discarded): the first batch with a
-// nonzero value sets hi = its max |x| (zeros seen earlier are kept for bin 0). When a later batch has
-// max |x| > hi, hi is doubled k times (the least k with hi * 2^k >= max) and old bin i is added to
-// new bin i >> k: with the bin count fixed, every old bin lies entirely inside one new bin, so the
-// result equals binning all data directly into the final range (up to float rounding of a value
+// nonzero value sets hi = its max |x| (zeros seen earlier are kept for bin 0). When a later batch
+// has max |x| > hi, hi is doubled k times (the least k with hi * 2^k >= max) and old bin i is added
+// to new bin i >> k: with the bin count fixed, every old bin lies entirely inside one new bin, so
+// the result equals binning all data directly into the final range (up to float rounding of a value
 // lying exactly on an edge). Resolution is therefore at worst 2x coarser than max|x| / bins.
 // Also tracks the signed min and max, used for affine specs.
 struct HistogramOptions {
@@ -136,7 +138,8 @@ class HistogramCalibrator : public Observer {
 // per-channel histograms; here each channel has its own range and growth).
 class PerChannelHistogramCalibrator : public Observer {
  public:
-  static Result<PerChannelHistogramCalibrator> Create(int axis, const HistogramOptions& options = {});
+  static Result<PerChannelHistogramCalibrator> Create(int axis,
+                                                      const HistogramOptions& options = {});
   std::string Name() const override { return "per_channel_histogram"; }
   Status Observe(const float* x, const Dims& dims) override;
   Result<TensorQParams> ComputeQParams(const QuantSpec& spec) const override;

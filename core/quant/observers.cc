@@ -62,11 +62,12 @@ Status CheckFinite(const float* x, int64_t n, const std::string& what) {
   if (bad == 0) return Status::Ok();
   int64_t first = 0;
   while (std::fabs(x[first]) <= 3.40282347e38f) ++first;
-  return InvalidArgument(what, ": ", bad, " of ", n, " values are not finite (NaN or Inf), first at index ",
-                         first, " (", x[first], "); observers accept finite values only");
+  return InvalidArgument(what, ": ", bad, " of ", n,
+                         " values are not finite (NaN or Inf), first at index ", first, " (",
+                         x[first], "); observers accept finite values only");
 }
 
-// ---- MinMaxObserver ------------------------------------------------------------------------------
+// ---- MinMaxObserver -----------------------------------------------------------------------------
 
 Status MinMaxObserver::Observe(const float* x, int64_t n) {
   QP_RETURN_IF_ERROR(CheckNotEmpty(n, Quoted(Name())));
@@ -90,7 +91,7 @@ Result<TensorQParams> MinMaxObserver::ComputeQParams(const QuantSpec& spec) cons
   return TensorQParams::PerTensor(p);
 }
 
-// ---- MovingAverageMinMaxObserver -------------------------------------------------------------------
+// ---- MovingAverageMinMaxObserver ----------------------------------------------------------------
 
 namespace {
 Status CheckEma(const EmaOptions& o) {
@@ -151,7 +152,7 @@ Result<TensorQParams> MovingAverageMinMaxObserver::ComputeQParams(const QuantSpe
   return TensorQParams::PerTensor(p);
 }
 
-// ---- Per channel -----------------------------------------------------------------------------------
+// ---- Per channel --------------------------------------------------------------------------------
 
 Status ChannelMinMax(const float* x, const Dims& dims, int axis, std::vector<float>* mins,
                      std::vector<float>* maxs, const std::string& what) {

@@ -1,6 +1,7 @@
 // Observers: statistics collected from float tensors that become quantization parameters.
-// MinMax and moving-average MinMax must match PyTorch's MinMaxObserver / MovingAverageMinMaxObserver
-// (and, with bias correction, TorchQuant's ExpAvgMinMax); per-channel variants reduce all but one axis.
+// MinMax and moving-average MinMax must match PyTorch's MinMaxObserver /
+// MovingAverageMinMaxObserver (and, with bias correction, TorchQuant's ExpAvgMinMax); per-channel
+// variants reduce all but one axis.
 #pragma once
 
 #include <memory>
@@ -41,7 +42,9 @@ class MinMaxObserver : public Observer {
   Result<TensorQParams> ComputeQParams(const QuantSpec& spec) const override;
   bool has_data() const override { return has_data_; }
   void Reset() override { has_data_ = false; }
-  std::unique_ptr<Observer> Clone() const override { return std::make_unique<MinMaxObserver>(*this); }
+  std::unique_ptr<Observer> Clone() const override {
+    return std::make_unique<MinMaxObserver>(*this);
+  }
   float min() const { return min_; }
   float max() const { return max_; }
 

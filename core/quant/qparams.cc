@@ -53,7 +53,8 @@ Status ValidateQParams(const QParams& p) {
     return InvalidArgument("quantization scale is ", p.scale, "; scale must be finite and > 0");
   }
   if (p.qmin >= p.qmax) {
-    return InvalidArgument("quantization range [", p.qmin, ", ", p.qmax, "] is empty; qmin must be < qmax");
+    return InvalidArgument("quantization range [", p.qmin, ", ", p.qmax,
+                           "] is empty; qmin must be < qmax");
   }
   if (p.qmin < -(int32_t{1} << 16) || p.qmax > (int32_t{1} << 16)) {
     return OutOfRange("quantization range [", p.qmin, ", ", p.qmax,
@@ -132,7 +133,8 @@ Result<QParams> ParamsFromAmax(float amax, const QuantSpec& spec) {
 Result<QParams> ParamsFromMinMax(float min, float max, const QuantSpec& spec) {
   QP_ASSIGN_OR_RETURN(QRange r, IntegerRange(spec));
   if (!std::isfinite(min) || !std::isfinite(max)) {
-    return InvalidArgument("range [", min, ", ", max, "] is not finite; min and max must be finite");
+    return InvalidArgument("range [", min, ", ", max,
+                           "] is not finite; min and max must be finite");
   }
   if (min > max) {
     return InvalidArgument("range min ", min, " > max ", max, "; min must be <= max");
@@ -151,10 +153,11 @@ Result<QParams> ParamsFromMinMax(float min, float max, const QuantSpec& spec) {
   const double range = static_cast<double>(hi) - static_cast<double>(lo);
   const float frange = range > FLT_MAX ? FLT_MAX : static_cast<float>(range);
   p.scale = SafeScale(frange, r.qmax - r.qmin);
-  // Float division and nearbyint, as PyTorch's _calculate_qparams (zero_point = qmin - round(lo/scale)).
+  // Float division and nearbyint, as PyTorch's _calculate_qparams (zero_point = qmin -
+  // round(lo/scale)).
   const double zp = static_cast<double>(r.qmin) - static_cast<double>(std::nearbyint(lo / p.scale));
-  p.zero_point = static_cast<int32_t>(std::clamp(zp, static_cast<double>(r.qmin),
-                                                 static_cast<double>(r.qmax)));
+  p.zero_point = static_cast<int32_t>(
+      std::clamp(zp, static_cast<double>(r.qmin), static_cast<double>(r.qmax)));
   return p;
 }
 
@@ -203,8 +206,8 @@ Result<TensorQParams> ParamsFromAmaxPerAxis(const std::vector<float>& amaxs, int
 
 Result<int> NormalizeAxis(int axis, int rank) {
   if (rank <= 0 || axis < -rank || axis >= rank) {
-    return OutOfRange("axis ", axis, " does not exist in a rank-", rank, " tensor; axis must be in [",
-                      -rank, ", ", rank - 1, "]");
+    return OutOfRange("axis ", axis, " does not exist in a rank-", rank,
+                      " tensor; axis must be in [", -rank, ", ", rank - 1, "]");
   }
   return axis < 0 ? axis + rank : axis;
 }

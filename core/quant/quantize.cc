@@ -27,9 +27,11 @@ Status QuantizeTo(const float* x, int64_t n, const QParams& p, T* q, RoundingMod
   QP_RETURN_IF_ERROR(ValidateQParams(p));
   QP_RETURN_IF_ERROR(CheckStorage<T>(p, type_name));
   if (mode == RoundingMode::kHalfToEven) {
-    for (int64_t i = 0; i < n; ++i) q[i] = static_cast<T>(QuantizeValue(x[i], p, RoundingMode::kHalfToEven));
+    for (int64_t i = 0; i < n; ++i)
+      q[i] = static_cast<T>(QuantizeValue(x[i], p, RoundingMode::kHalfToEven));
   } else {
-    for (int64_t i = 0; i < n; ++i) q[i] = static_cast<T>(QuantizeValue(x[i], p, RoundingMode::kHalfAwayFromZero));
+    for (int64_t i = 0; i < n; ++i)
+      q[i] = static_cast<T>(QuantizeValue(x[i], p, RoundingMode::kHalfAwayFromZero));
   }
   return Status::Ok();
 }

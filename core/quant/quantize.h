@@ -1,6 +1,7 @@
 // Quantize, dequantize and fake-quant, per tensor and per axis, with saturation and named rounding.
 // Must match ONNX QuantizeLinear / DequantizeLinear and torch.quantize_per_tensor / per_channel:
-// q = saturate(round(x / scale) + zero_point), x' = (q - zero_point) * scale, fake-quant = x'(q(x)).
+// q = saturate(round(x / scale) + zero_point), x' = (q - zero_point) * scale, fake-quant =
+// x'(q(x)).
 #pragma once
 
 #include <cmath>
@@ -41,7 +42,8 @@ inline float DequantizeValue(int32_t q, const QParams& p) {
   return static_cast<float>(q - p.zero_point) * p.scale;
 }
 
-// Literally DequantizeValue(QuantizeValue(x)), so simulation and integer execution agree bit for bit.
+// Literally DequantizeValue(QuantizeValue(x)), so simulation and integer execution agree bit for
+// bit.
 inline float FakeQuantValue(float x, const QParams& p,
                             RoundingMode mode = RoundingMode::kHalfToEven) {
   return DequantizeValue(QuantizeValue(x, p, mode), p);

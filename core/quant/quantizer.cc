@@ -11,21 +11,29 @@ const char* QuantRoleName(QuantRole r) { return r == QuantRole::kWeight ? "weigh
 
 const char* StateName(ModelQuantState s) {
   switch (s) {
-    case ModelQuantState::kFloat: return "float";
-    case ModelQuantState::kCalibrateWeights: return "calibrate_weights";
-    case ModelQuantState::kCalibrateActivations: return "calibrate_activations";
-    case ModelQuantState::kCalibrateAll: return "calibrate_all";
-    case ModelQuantState::kQat: return "qat";
-    case ModelQuantState::kQuantizedEval: return "quantized_eval";
+    case ModelQuantState::kFloat:
+      return "float";
+    case ModelQuantState::kCalibrateWeights:
+      return "calibrate_weights";
+    case ModelQuantState::kCalibrateActivations:
+      return "calibrate_activations";
+    case ModelQuantState::kCalibrateAll:
+      return "calibrate_all";
+    case ModelQuantState::kQat:
+      return "qat";
+    case ModelQuantState::kQuantizedEval:
+      return "quantized_eval";
   }
   return "?";
 }
 
 namespace {
-constexpr ModelQuantState kAllStates[] = {
-    ModelQuantState::kFloat,        ModelQuantState::kCalibrateWeights,
-    ModelQuantState::kCalibrateActivations, ModelQuantState::kCalibrateAll,
-    ModelQuantState::kQat,          ModelQuantState::kQuantizedEval};
+constexpr ModelQuantState kAllStates[] = {ModelQuantState::kFloat,
+                                          ModelQuantState::kCalibrateWeights,
+                                          ModelQuantState::kCalibrateActivations,
+                                          ModelQuantState::kCalibrateAll,
+                                          ModelQuantState::kQat,
+                                          ModelQuantState::kQuantizedEval};
 
 bool IsCalibrate(ModelQuantState s) {
   return s == ModelQuantState::kCalibrateWeights || s == ModelQuantState::kCalibrateActivations ||
@@ -48,12 +56,18 @@ Result<ModelQuantState> ParseState(const std::string& name) {
 RolePolicy PolicyFor(ModelQuantState state, QuantRole role) {
   const bool w = role == QuantRole::kWeight;
   switch (state) {
-    case ModelQuantState::kFloat: return {false, false};
-    case ModelQuantState::kCalibrateWeights: return {w, false};
-    case ModelQuantState::kCalibrateActivations: return {!w, false};
-    case ModelQuantState::kCalibrateAll: return {true, false};
-    case ModelQuantState::kQat: return {true, true};
-    case ModelQuantState::kQuantizedEval: return {false, true};
+    case ModelQuantState::kFloat:
+      return {false, false};
+    case ModelQuantState::kCalibrateWeights:
+      return {w, false};
+    case ModelQuantState::kCalibrateActivations:
+      return {!w, false};
+    case ModelQuantState::kCalibrateAll:
+      return {true, false};
+    case ModelQuantState::kQat:
+      return {true, true};
+    case ModelQuantState::kQuantizedEval:
+      return {false, true};
   }
   return {false, false};
 }
@@ -67,9 +81,10 @@ bool IsLegalTransition(ModelQuantState from, ModelQuantState to) {
 
 Status CheckTransition(ModelQuantState from, ModelQuantState to) {
   if (IsLegalTransition(from, to)) return Status::Ok();
-  const char* why = from == ModelQuantState::kFloat
-                        ? "ranges must be calibrated first (go through a calibrate state)"
-                        : "calibrating again would overwrite trained ranges (return to float first)";
+  const char* why =
+      from == ModelQuantState::kFloat
+          ? "ranges must be calibrated first (go through a calibrate state)"
+          : "calibrating again would overwrite trained ranges (return to float first)";
   return FailedPrecondition("illegal quantization state transition from '", StateName(from),
                             "' to '", StateName(to), "': ", why);
 }
@@ -106,14 +121,13 @@ Status Quantizer::Forward(const float* x, const Dims& dims, float* y) {
   return PostObserve(x, y, dims);
 }
 
-// ---- TensorQuantizer -------------------------------------------------------------------------------
+// ---- TensorQuantizer ----------------------------------------------------------------------------
 
-Result<std::unique_ptr<TensorQuantizer>> TensorQuantizer::Create(const TensorQuantizerConfig& config,
-                                                                std::unique_ptr<Observer> observer) {
+Result<std::unique_ptr<TensorQuantizer>> TensorQuantizer::Create(
+    const TensorQuantizerConfig& config, std::unique_ptr<Observer> observer) {
   QP_RETURN_IF_ERROR(IntegerRange(config.spec).status());
   if (!observer) return InvalidArgument("quantizer '", config.name, "': no observer given");
-  if (config.learning == RangeLearning::kPact &&
-      observer->Name().rfind("per_channel", 0) == 0) {
+  if (config.learning == RangeLearning::kPact && observer->Name().rfind("per_channel", 0) == 0) {
     return InvalidArgument("quantizer '", config.name,
                            "': PACT learns one clip value; use a per-tensor observer");
   }
@@ -182,7 +196,8 @@ Status TensorQuantizer::PreObserve(const float* x, const Dims& dims) {
   Status s = observer_->Observe(x, dims);
   if (!s.ok()) return s.WithContext(What());
   // During QAT the parameters follow the observer (PyTorch's QAT semantics) unless set by hand.
-  if (state_ == ModelQuantState::kQat && !user_params_ && config_.learning == RangeLearning::kNone) {
+  if (state_ == ModelQuantState::kQat && !user_params_ &&
+      config_.learning == RangeLearning::kNone) {
     QP_RETURN_IF_ERROR(Finalize());
   }
   return Status::Ok();
@@ -206,8 +221,8 @@ Status TensorQuantizer::PostObserve(const float* x, const float* y, const Dims& 
   for (int64_t o = 0; o < l.outer; ++o) {
     for (int64_t c = 0; c < l.channels; ++c) {
       const QParams p = params_->Channel(params_->axis ? c : 0);
-      const float lo = config_.learning == RangeLearning::kPact && !config_.spec.is_signed
-                           ? 0.0f : p.RealMin();
+      const float lo =
+          config_.learning == RangeLearning::kPact && !config_.spec.is_signed ? 0.0f : p.RealMin();
       const float hi = p.RealMax();
       const int64_t off = (o * l.channels + c) * l.inner;
       for (int64_t i = off; i < off + l.inner; ++i) {
@@ -235,8 +250,8 @@ Status TensorQuantizer::Backward(const float* x, const float* grad_y, const Dims
   QP_RETURN_IF_ERROR(EnsureParams());
   if (!learning()) return FakeQuantSteBackward(x, grad_y, dims, *params_, grad_x);
   if (config_.learning == RangeLearning::kPact) {
-    QP_ASSIGN_OR_RETURN(double ga, PactBackward(x, grad_y, all.size(), alpha_,
-                                                config_.spec.is_signed, grad_x));
+    QP_ASSIGN_OR_RETURN(
+        double ga, PactBackward(x, grad_y, all.size(), alpha_, config_.spec.is_signed, grad_x));
     grads_[0] += ga;
     return Status::Ok();
   }
@@ -269,7 +284,8 @@ Status TensorQuantizer::StepRange(double lr) {
   }
   for (size_t c = 0; c < params_->scales.size(); ++c) {
     const double s = params_->scales[c] - lr * grads_[c];
-    params_->scales[c] = static_cast<float>(std::min<double>(std::max<double>(s, FLT_MIN), FLT_MAX));
+    params_->scales[c] =
+        static_cast<float>(std::min<double>(std::max<double>(s, FLT_MIN), FLT_MAX));
   }
   ZeroGrad();
   return Status::Ok();

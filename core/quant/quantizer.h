@@ -17,18 +17,18 @@
 
 namespace qp::quant {
 
-// ---- Model state machine ---------------------------------------------------------------------------
+// ---- Model state machine ------------------------------------------------------------------------
 enum class QuantRole : uint8_t { kWeight, kActivation };
 const char* QuantRoleName(QuantRole r);
 
 enum class ModelQuantState : uint8_t {
-  kFloat,                  // no observation, no quantization
-  kCalibrateWeights,       // weight observers collect; the model still runs in float
-  kCalibrateActivations,   // activation observers collect; the model still runs in float
-  kCalibrateAll,           // both collect; the model still runs in float
-  kQat,                    // fake-quant forward, STE/LSQ/PACT backward; observers keep updating
-                           // unless frozen or the range is learned
-  kQuantizedEval,          // fake-quant (or integer) forward with fixed parameters
+  kFloat,                 // no observation, no quantization
+  kCalibrateWeights,      // weight observers collect; the model still runs in float
+  kCalibrateActivations,  // activation observers collect; the model still runs in float
+  kCalibrateAll,          // both collect; the model still runs in float
+  kQat,                   // fake-quant forward, STE/LSQ/PACT backward; observers keep updating
+                          // unless frozen or the range is learned
+  kQuantizedEval,         // fake-quant (or integer) forward with fixed parameters
 };
 const char* StateName(ModelQuantState s);
 Result<ModelQuantState> ParseState(const std::string& name);
@@ -90,7 +90,7 @@ class QuantStateMachine {
   std::vector<TensorQuantizer*> quantizers_;
 };
 
-// ---- Quantizer hooks -------------------------------------------------------------------------------
+// ---- Quantizer hooks ----------------------------------------------------------------------------
 // A quantizer is three hooks around a tensor (TorchQuant): PreObserve sees the float input (range
 // statistics), Quantize produces the fake-quantized output, PostObserve sees input and output
 // (error statistics, clipped fraction). Forward runs them as the current mode says.
@@ -109,7 +109,7 @@ class Quantizer {
 enum class RangeLearning : uint8_t { kNone, kLsq, kPact };
 
 struct TensorQuantizerConfig {
-  std::string name = "tensor";           // used in error messages ("quantizer 'fc1.weight'")
+  std::string name = "tensor";  // used in error messages ("quantizer 'fc1.weight'")
   QuantRole role = QuantRole::kActivation;
   QuantSpec spec;
   RoundingMode rounding = RoundingMode::kHalfToEven;
@@ -129,7 +129,7 @@ class TensorQuantizer : public Quantizer {
   // The observer decides the granularity (per-channel observers give per-axis params). PACT needs a
   // per-tensor observer. InvalidArgument for a bad spec or config.
   static Result<std::unique_ptr<TensorQuantizer>> Create(const TensorQuantizerConfig& config,
-                                                        std::unique_ptr<Observer> observer);
+                                                         std::unique_ptr<Observer> observer);
 
   const TensorQuantizerConfig& config() const { return config_; }
   const Observer& observer() const { return *observer_; }

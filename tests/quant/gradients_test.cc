@@ -52,8 +52,8 @@ TEST(QuantGradients, SteMaskIsClosedRangeAndMatchesClampDerivative) {
   for (size_t i = 6; i < x.size(); ++i) {
     // Away from the ends (1e-3), the STE is the derivative of clamp(x, lo, hi).
     if (std::abs(x[i] - lo) < 1e-3 || std::abs(x[i] - hi) < 1e-3) continue;
-    const double d = Central([&](double v) { return std::min<double>(std::max<double>(v, lo), hi); },
-                             x[i], 1e-4);
+    const double d = Central(
+        [&](double v) { return std::min<double>(std::max<double>(v, lo), hi); }, x[i], 1e-4);
     EXPECT_NEAR(gx[i], gy[i] * d, 1e-6 * gy[i]) << x[i];
   }
   for (size_t i = 0; i < x.size(); ++i) count += (x[i] >= lo && x[i] <= hi);
@@ -70,8 +70,10 @@ TEST(QuantGradients, LsqMatchesFiniteDifferences) {
     std::vector<float> x, gy;
     for (int i = 0; i < 300; ++i) {
       double u = uu(rng);
-      // Keep clear of rounding ties and of the saturation points, where one-sided derivatives differ.
-      if (std::abs(u - std::floor(u) - 0.5) < 0.01 || std::abs(u + qn) < 0.05 || std::abs(u - qpos) < 0.05) {
+      // Keep clear of rounding ties and of the saturation points, where one-sided derivatives
+      // differ.
+      if (std::abs(u - std::floor(u) - 0.5) < 0.01 || std::abs(u + qn) < 0.05 ||
+          std::abs(u - qpos) < 0.05) {
         continue;
       }
       x.push_back(static_cast<float>(u * s));
@@ -86,18 +88,20 @@ TEST(QuantGradients, LsqMatchesFiniteDifferences) {
     double ds_ref = 0.0, dz_ref = 0.0;
     const double h = 1e-6 * s;
     for (int64_t i = 0; i < n; ++i) {
-      const double xi = static_cast<double>(x[i]) ;
+      const double xi = static_cast<double>(x[i]);
       const double u = xi / s;
       const bool inside = u > -qn && u < qpos;
       double ds;
       if (inside) {
         const double r0 = std::nearbyint(u) - u;
         ds = Central([&](double sv) { return SurrogateD(xi, sv, z, qmin, qmax, r0); }, s, h);
-        const double dx = Central([&](double xv) { return SurrogateD(xv, s, z, qmin, qmax, r0); }, xi, 1e-6 * s);
+        const double dx =
+            Central([&](double xv) { return SurrogateD(xv, s, z, qmin, qmax, r0); }, xi, 1e-6 * s);
         EXPECT_NEAR(gx[i], gy[i] * dx, 1e-5 * std::abs(gy[i]) + 1e-7) << "u=" << u;
       } else {
         ds = Central([&](double sv) { return FqD(xi, sv, z, qmin, qmax); }, s, h);
-        const double dx = Central([&](double xv) { return FqD(xv, s, z, qmin, qmax); }, xi, 1e-6 * s);
+        const double dx =
+            Central([&](double xv) { return FqD(xv, s, z, qmin, qmax); }, xi, 1e-6 * s);
         EXPECT_EQ(dx, 0.0);
         EXPECT_EQ(gx[i], 0.0f);
       }
@@ -105,7 +109,8 @@ TEST(QuantGradients, LsqMatchesFiniteDifferences) {
       // Zero point: the surrogate too (with a real-valued z the real function's inside slope is -s,
       // because round() is flat; the STE makes it 0, as LSQ+ does for its offset).
       const double r0 = inside ? std::nearbyint(u) - u : 0.0;
-      dz_ref += gy[i] * Central([&](double zv) { return SurrogateD(xi, s, zv, qmin, qmax, r0); }, z, 1e-3);
+      dz_ref += gy[i] *
+                Central([&](double zv) { return SurrogateD(xi, s, zv, qmin, qmax, r0); }, z, 1e-3);
     }
     // Central differences of piecewise-linear functions away from kinks are exact up to the
     // cancellation in (f(s+h) - f(s-h)) / 2h: ~1e-16 * |f| / h ~ 1e-9 relative per element.
@@ -154,7 +159,9 @@ TEST(QuantGradients, PactMatchesFiniteDifferences) {
       const double c = std::min(std::max(xv, is_signed ? -a : 0.0), a);
       return std::nearbyint(c * levels / a) * a / levels;
     };
-    auto clip_d = [&](double xv, double a) { return std::min(std::max(xv, is_signed ? -a : 0.0), a); };
+    auto clip_d = [&](double xv, double a) {
+      return std::min(std::max(xv, is_signed ? -a : 0.0), a);
+    };
     double ga_ref = 0.0;
     for (size_t i = 0; i < x.size(); ++i) {
       // Forward agrees with the double version within float rounding of the step (1e-6).

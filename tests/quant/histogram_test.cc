@@ -59,7 +59,8 @@ TEST(QuantHistogram, BadInput) {
   EXPECT_THAT(s.message(), HasSubstr("first at index 1"));
   EXPECT_FALSE(cal->has_data());
   EXPECT_THAT(cal->Observe(x.data(), 0).message(), HasSubstr("empty tensor"));
-  EXPECT_EQ(cal->ComputeAmax(AmaxMethod::kMse, {}).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(cal->ComputeAmax(AmaxMethod::kMse, {}).status().code(),
+            StatusCode::kFailedPrecondition);
   HistogramOptions bad;
   bad.num_bins = 1;
   EXPECT_FALSE(HistogramCalibrator::Create(bad).ok());
@@ -78,7 +79,8 @@ TEST(QuantHistogram, BadInput) {
 TEST(QuantHistogram, AllZeroDataGivesFinitePositiveScaleForEveryMethod) {
   std::vector<float> z(5000, 0.0f);
   HistogramCalibrator cal = Collect(z, 2);
-  for (AmaxMethod m : {AmaxMethod::kMax, AmaxMethod::kPercentile, AmaxMethod::kMse, AmaxMethod::kEntropy}) {
+  for (AmaxMethod m :
+       {AmaxMethod::kMax, AmaxMethod::kPercentile, AmaxMethod::kMse, AmaxMethod::kEntropy}) {
     HistogramOptions o;
     o.method = m;
     auto c = HistogramCalibrator::Create(o);
@@ -197,12 +199,14 @@ TEST(QuantHistogram, MseMatchesExhaustiveSearch) {
       // (double, relative 1e-12 is far below the gap between distinct candidates' errors).
       auto s = MseSearch(h, o);
       ASSERT_TRUE(s.ok());
-      const double chosen = s->amax[s->best];  // the double threshold; ComputeAmax rounds it to float
+      const double chosen =
+          s->amax[s->best];  // the double threshold; ComputeAmax rounds it to float
       EXPECT_EQ(*amax, static_cast<float>(chosen));
       const double ours = MseAt(h, chosen, bits, is_unsigned);
       EXPECT_LE(ours, best * (1 + 1e-12)) << "bits " << bits << " unsigned " << is_unsigned;
       EXPECT_NEAR(chosen, best_amax, 1e-9 * best_amax);
-      // The search's own objective agrees with the test's at the winner (same model, 1e-9 relative).
+      // The search's own objective agrees with the test's at the winner (same model, 1e-9
+      // relative).
       EXPECT_NEAR(s->objective[s->best], best, 1e-9 * best);
     }
   }
@@ -230,8 +234,8 @@ PlainEntropy PlainTensorRtEntropy(const Histogram& h, int bits, bool is_unsigned
     std::vector<int> digitized(i);
     for (int idx = 0; idx < i; ++idx) {
       // np.digitize(idx, space) - 1: number of edges <= idx, minus one.
-      const int k = static_cast<int>(std::upper_bound(space.begin(), space.end(),
-                                                      static_cast<double>(idx)) - space.begin());
+      const int k = static_cast<int>(
+          std::upper_bound(space.begin(), space.end(), static_cast<double>(idx)) - space.begin());
       digitized[idx] = bins[idx] == 0 ? -1 : k - 1;
     }
     std::vector<double> counts(nbins, 0.0), members(nbins, 0.0);
@@ -285,8 +289,9 @@ TEST(QuantHistogram, EntropyMatchesPlainTensorRtReimplementation) {
     bool is_unsigned;
     bool relu;
   };
-  for (const Case& c : {Case{2048, 8, false, false}, Case{512, 8, false, false}, Case{512, 8, true, true}, Case{384, 4, false, false},
-                        Case{300, 6, false, true}}) {
+  for (const Case& c :
+       {Case{2048, 8, false, false}, Case{512, 8, false, false}, Case{512, 8, true, true},
+        Case{384, 4, false, false}, Case{300, 6, false, true}}) {
     auto x = HeavyTail(rng, 60000);
     if (c.relu) {
       for (auto& v : x) v = std::max(v, 0.0f);
@@ -383,7 +388,8 @@ TEST(QuantHistogram, PerChannelEqualsPerTensorOnSlices) {
     for (int c = 0; c < 3; ++c) {
       std::vector<float> slice;
       for (int o2 = 0; o2 < 2; ++o2) {
-        slice.insert(slice.end(), x.begin() + (o2 * 3 + c) * 500, x.begin() + (o2 * 3 + c + 1) * 500);
+        slice.insert(slice.end(), x.begin() + (o2 * 3 + c) * 500,
+                     x.begin() + (o2 * 3 + c + 1) * 500);
       }
       ASSERT_TRUE(ref[c].Observe(slice.data(), slice.size()).ok());
     }

@@ -167,7 +167,8 @@ TEST(QuantObservers, PerChannelEqualsPerTensorOnSlices) {
       EXPECT_EQ(pc.maxs()[c], ref[c].max());
       EXPECT_EQ(pe->mins()[c], ref_ema[c].min());
       EXPECT_EQ(pe->maxs()[c], ref_ema[c].max());
-      auto rq = ParamsFromMinMax(ref[c].min(), ref[c].max(), QuantSpec{8, true, false, Scheme::kAffine});
+      auto rq =
+          ParamsFromMinMax(ref[c].min(), ref[c].max(), QuantSpec{8, true, false, Scheme::kAffine});
       EXPECT_EQ(q->scales[c], rq->scale);
       EXPECT_EQ(q->zero_points[c], rq->zero_point);
     }

@@ -1,5 +1,5 @@
-// core/quant quantize / dequantize / fake-quant: rounding modes, saturation, round-trip error bound,
-// per-axis == per-tensor slice by slice (index math re-derived in the test), error split.
+// core/quant quantize / dequantize / fake-quant: rounding modes, saturation, round-trip error
+// bound, per-axis == per-tensor slice by slice (index math re-derived in the test), error split.
 #include "core/quant/quantize.h"
 
 #include <gmock/gmock.h>

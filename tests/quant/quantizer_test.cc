@@ -17,8 +17,9 @@ namespace {
 using ::testing::HasSubstr;
 using S = ModelQuantState;
 
-constexpr S kStates[] = {S::kFloat, S::kCalibrateWeights, S::kCalibrateActivations,
-                         S::kCalibrateAll, S::kQat, S::kQuantizedEval};
+constexpr S kStates[] = {
+    S::kFloat, S::kCalibrateWeights, S::kCalibrateActivations, S::kCalibrateAll,
+    S::kQat,   S::kQuantizedEval};
 
 TEST(QuantStateMachine, TransitionTableAsDocumented) {
   // Rows: from; columns: to; order float, cal_w, cal_a, cal_all, qat, eval.
@@ -120,8 +121,9 @@ TEST(QuantStateMachine, CalibrateThenEvaluateFollowsThePolicy) {
   for (auto& v : w) v = g(rng);
   for (auto& v : a) v = 3.0f * g(rng);
 
-  auto wq = MakeQuantizer("fc.weight", QuantRole::kWeight, std::make_unique<PerChannelMinMaxObserver>(0),
-                          RangeLearning::kNone, QuantSpec{8, true, true, Scheme::kSymmetric});
+  auto wq =
+      MakeQuantizer("fc.weight", QuantRole::kWeight, std::make_unique<PerChannelMinMaxObserver>(0),
+                    RangeLearning::kNone, QuantSpec{8, true, true, Scheme::kSymmetric});
   auto hist = HistogramCalibrator::Create();
   auto aq = MakeQuantizer("fc.input", QuantRole::kActivation,
                           std::make_unique<HistogramCalibrator>(std::move(*hist)));
@@ -245,7 +247,8 @@ TEST(QuantStateMachine, LsqAndPactLearnTheirRange) {
   const std::vector<double> grads = lsq->range_grads();
   ASSERT_TRUE(lsq->StepRange(0.01).ok());
   for (int c = 0; c < 3; ++c) {
-    EXPECT_FLOAT_EQ(lsq->params()->scales[c], static_cast<float>(before.scales[c] - 0.01 * grads[c]));
+    EXPECT_FLOAT_EQ(lsq->params()->scales[c],
+                    static_cast<float>(before.scales[c] - 0.01 * grads[c]));
   }
   EXPECT_EQ(lsq->range_grads()[0], 0.0);
 

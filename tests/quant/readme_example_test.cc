@@ -1,5 +1,5 @@
-// The runnable example of core/README.md. The test compiles and runs it, and a second test checks
-// that the README's code block is line for line the code between the markers below, so it cannot rot.
+// The runnable example of core/README.md. The test compiles and runs it; a second test checks that
+// the README's code block is line for line the code between the markers, so it cannot rot.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -33,23 +33,23 @@ TEST(QuantReadme, ExampleRuns) {
   std::vector<float> x;
   for (int i = 0; i < 10000; ++i) x.push_back((i % 201 - 100) * 0.01f);  // [-1, 1]
   x.push_back(50.0f);                                                    // one outlier
-  auto cal = HistogramCalibrator::Create();  // 2048 bins
-  EXPECT_TRUE(cal->Observe(x.data(), static_cast<int64_t>(x.size())).ok());
+  const int64_t n = static_cast<int64_t>(x.size());
+  auto cal = HistogramCalibrator::Create();  // 2048 bins by default
+  EXPECT_TRUE(cal->Observe(x.data(), n).ok());
   AllAmax a = *ComputeAllAmax(cal->histogram());  // int8, percentile 99.99
   EXPECT_EQ(a.max, 50.0f);
   EXPECT_LE(a.percentile, 1.0f + 50.0f / 2048);  // the outlier is clipped (within one bin)
   QParams q = *ParamsFromAmax(a.percentile, QuantSpec{});  // int8 symmetric: step amax / 127
 
   // Where does the error come from with that range? Clipping (the outlier) vs rounding.
-  ErrorSplit e = *QuantErrorSplit(x.data(), static_cast<int64_t>(x.size()), q);
+  ErrorSplit e = *QuantErrorSplit(x.data(), n, q);
   EXPECT_EQ(e.clipped_count, 1);
   EXPECT_GT(e.clipping, e.rounding);
 
   // Backward through fake-quant (STE): the outlier gets no gradient.
   std::vector<float> grad_y(x.size(), 1.0f), grad_x(x.size());
   int64_t passed = 0;
-  EXPECT_TRUE(FakeQuantSteBackward(x.data(), grad_y.data(), static_cast<int64_t>(x.size()), q,
-                                   grad_x.data(), &passed).ok());
+  EXPECT_TRUE(FakeQuantSteBackward(x.data(), grad_y.data(), n, q, grad_x.data(), &passed).ok());
   EXPECT_EQ(passed, 10000);
   EXPECT_EQ(grad_x.back(), 0.0f);
   // README-EXAMPLE-END
@@ -84,14 +84,18 @@ std::string Between(const std::string& text, const std::string& begin, const std
 }
 
 TEST(QuantReadme, ReadmeShowsExactlyTheTestedCode) {
-  const std::string src = ReadFile(qp::testing::SourceDir() + "/tests/quant/readme_example_test.cc");
+  const std::string src =
+      ReadFile(qp::testing::SourceDir() + "/tests/quant/readme_example_test.cc");
   const std::string readme = ReadFile(qp::testing::SourceDir() + "/core/README.md");
   ASSERT_FALSE(src.empty());
   ASSERT_FALSE(readme.empty()) << "core/README.md not found";
-  const auto code = TrimmedLines(Between(src, "// README-EXAMPLE-" "BEGIN", "// README-EXAMPLE-" "END"));
-  const auto shown = TrimmedLines(Between(readme, "<!-- example: tests/quant/readme_example_test.cc -->\n```cpp", "```"));
+  const std::string marker = "// README-EXAMPLE-";  // split so this line is not a marker
+  const auto code = TrimmedLines(Between(src, marker + "BEGIN", marker + "END"));
+  const auto shown = TrimmedLines(
+      Between(readme, "<!-- example: tests/quant/readme_example_test.cc -->\n```cpp", "```"));
   ASSERT_FALSE(code.empty());
-  EXPECT_EQ(shown, code) << "core/README.md's example differs from tests/quant/readme_example_test.cc";
+  EXPECT_EQ(shown, code)
+      << "core/README.md's example differs from tests/quant/readme_example_test.cc";
 }
 
 }  // namespace

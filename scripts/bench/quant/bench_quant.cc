@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <string>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/quant/histogram.h"
@@ -131,9 +131,7 @@ int main(int argc, char** argv) {
     EmitMs("amax_2048_bins", m.name, t);
     Emit1("amax_2048_bins", m.name, "amax", amax, 2048);
   }
-  const Timing ta = MedianSeconds(amax_repeats, [&] {
-    Check(ComputeAllAmax(h).status());
-  });
+  const Timing ta = MedianSeconds(amax_repeats, [&] { Check(ComputeAllAmax(h).status()); });
   EmitMs("amax_2048_bins", "all_four", ta);
   return 0;
 }
