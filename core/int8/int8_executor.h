@@ -1,0 +1,67 @@
+// Int8 execution of a quantized graph: Int8Executor::Create recognises the QDQ regions ONNX Runtime's
+// static quantizer writes and lowers them once into int8 kernel calls (packed weights, precomputed
+// requantization); Run must give identical bits on every backend (scalar, wasmsimd, xnnpack).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/graph/graph.h"
+#include "core/graph/tensor.h"
+#include "kernels/isa.h"
+
+namespace qp::int8 {
+
+// The backend is the kernel ISA; a family without a variant for it (e.g. XNNPACK 2-D average
+// pooling) uses the scalar variant, which every variant matches bit for bit by contract.
+using Backend = kernels::Isa;
+// Backends compiled into this build (scalar always first).
+std::vector<Backend> AvailableBackends();
+// "scalar" / "wasmsimd" / "xnnpack" -> Backend, or InvalidArgument listing the choices.
+Result<Backend> ParseBackend(const std::string& name);
+
+struct Int8Options {
+  Backend backend = Backend::kScalar;
+  GraphLimits limits;
+  // A bias DequantizeLinear scale further than this (relative) from input_scale x weight_scale is
+  // requantized to input_scale x weight_scale, with a warning in notes(); further than
+  // bias_scale_reject_rtol the graph is rejected (the bias would lose or invent precision).
+  double bias_scale_warn_rtol = 1e-5;
+  double bias_scale_reject_rtol = 0.5;
+};
+
+// Supported patterns (anything else runs its node with the fp32 reference, see notes()):
+//  - Q(x) on a float value: quantize at the boundary (NCHW float -> NHWC int8 for rank 4);
+//  - DQ(int8 weights, per tensor or per axis 0/N, zero point 0) + optional DQ(int32 bias, zero point
+//    0) or float bias -> Conv (2-D, any groups/stride/dilation/padding; depthwise to dwconv) /
+//    Gemm (alpha = beta = 1, transA = 0) / MatMul (2-D) -> [Relu | Clip] -> Q: one fused kernel;
+//  - DQ, DQ -> Add (same shapes or a scalar) -> [Relu | Clip] -> Q: qs8-vadd (XNNPACK fixed point);
+//  - DQ -> MaxPool / Flatten / Identity: scale-preserving, no requantization (a following Q with the
+//    same scale and zero point is free; a different one re-quantizes through float, exactly);
+//  - DQ -> AveragePool / GlobalAveragePool -> Q: qs8 avgpool / gavgpool;
+//  - uint8 activations: zero point shifted by 128 (exact), so all int8 kernels serve them.
+class Int8Executor {
+ public:
+  static Result<Int8Executor> Create(Graph graph, const Int8Options& options = {});
+
+  // Inputs/outputs in graph order, as the fp32 Executor; dim 0 of every input is the batch.
+  Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const;
+
+  Backend backend() const;
+  int int8_kernel_steps() const;
+  int fallback_nodes() const;
+  // Warnings and fallbacks, each naming the node ("node 'c1' (Conv): weight zero point 3 != 0; fp32
+  // reference").
+  const std::vector<std::string>& notes() const;
+  std::string Summary() const;
+
+  struct Plan;
+
+ private:
+  std::shared_ptr<const Plan> plan_;
+};
+
+}  // namespace qp::int8
