@@ -8,6 +8,7 @@
 
 #include "imgui.h"
 #include "web/json_writer.h"
+#include "web/panels/model_panel.h"
 #include "web/panels/quant_explorer.h"
 #include "web/test_hooks.h"
 
@@ -45,6 +46,7 @@ App* App::Get() { return g_app; }
 App::App() {
   g_app = this;
   panels_.push_back(std::make_unique<QuantExplorerPanel>());
+  panels_.push_back(std::make_unique<ModelPanel>());
 }
 
 void App::ApplyScale(float dpr) {
@@ -220,8 +222,8 @@ void App::OnFile(const std::string& name, const std::string& bytes) {
     return;
   }
   ReportError(InvalidArgument("file '", name, "' (", bytes.size(),
-                              " bytes): no panel opens this type; the playground opens .npy "
-                              "tensors"),
+                              " bytes): no panel opens this type; the playground opens .npy tensors "
+                              "and .onnx models"),
               "open file");
 }
 

@@ -6,6 +6,7 @@
 #include <cstdarg>
 #include <cstring>
 #include <unordered_map>
+#include <vector>
 
 #include "imgui.h"
 #include "imgui_internal.h"
@@ -13,8 +14,17 @@
 namespace qp::web {
 namespace {
 
+// A label reported by ItemInfo, resolved to its rectangle at the end of the frame: some widgets
+// (TabItemEx in 1.86) report the label before their ItemAdd.
+struct PendingLabel {
+  ImGuiID id;
+  std::string label;
+  std::string window;
+};
+
 struct Registry {
   ImGuiContext* ctx = nullptr;
+  std::vector<PendingLabel> pending;
   std::unordered_map<ImGuiID, ImRect> rects_by_id;        // this frame
   std::unordered_map<std::string, ImRect> current, last;  // label keys -> rect
   std::unordered_map<ImGuiID, std::string> labels_by_id;  // for FindItemDebugLabel
@@ -27,12 +37,11 @@ Registry& R() {
 
 void Record(const std::string& key, const ImRect& r) { R().current[key] = r; }
 
-void RecordLabel(ImGuiContext* ctx, ImGuiID id, const char* label, const ImRect& rect) {
+void RecordLabel(ImGuiID id, const char* label, const char* window, const ImRect& rect) {
   if (label == nullptr || label[0] == '\0') return;
   std::string full(label);
   const char* end = ImGui::FindRenderedTextEnd(label);  // stops at "##"
   std::string visible(label, end);
-  const char* window = ctx->CurrentWindow != nullptr ? ctx->CurrentWindow->Name : "";
   Record(full, rect);
   if (!visible.empty()) {
     Record(visible, rect);
@@ -52,6 +61,11 @@ void EnableTestHooks(ImGuiContext* ctx) {
 
 void EndFrameTestHooks() {
   Registry& r = R();
+  for (const PendingLabel& p : r.pending) {
+    auto it = r.rects_by_id.find(p.id);
+    if (it != r.rects_by_id.end()) RecordLabel(p.id, p.label.c_str(), p.window.c_str(), it->second);
+  }
+  r.pending.clear();
   r.last.swap(r.current);
   r.current.clear();
   r.rects_by_id.clear();
@@ -70,14 +84,18 @@ ItemRect FindItemRect(const std::string& label) {
   return out;
 }
 
+const char* CurrentWindowName() {
+  ImGuiContext& g = *GImGui;
+  return g.CurrentWindow != nullptr ? g.CurrentWindow->Name : "";
+}
+
 void TagLastItem(const char* label) {
   ImGuiContext& g = *GImGui;
-  RecordLabel(&g, g.LastItemData.ID, label, g.LastItemData.Rect);
+  RecordLabel(g.LastItemData.ID, label, CurrentWindowName(), g.LastItemData.Rect);
 }
 
 void TagRect(const char* label, float x0, float y0, float x1, float y1) {
-  ImGuiContext& g = *GImGui;
-  RecordLabel(&g, 0, label, ImRect(x0, y0, x1, y1));
+  RecordLabel(0, label, CurrentWindowName(), ImRect(x0, y0, x1, y1));
 }
 
 int LastFrameItemCount() { return static_cast<int>(R().last.size()); }
@@ -92,10 +110,9 @@ void ImGuiTestEngineHook_ItemAdd(ImGuiContext* ctx, const ImRect& bb, ImGuiID id
 
 void ImGuiTestEngineHook_ItemInfo(ImGuiContext* ctx, ImGuiID id, const char* label,
                                   ImGuiItemStatusFlags flags) {
-  auto& rects = qp::web::R().rects_by_id;
-  auto it = rects.find(id);
-  const ImRect rect = it != rects.end() ? it->second : ctx->LastItemData.Rect;
-  qp::web::RecordLabel(ctx, id, label, rect);
+  if (id == 0 || label == nullptr || label[0] == '\0') return;
+  const char* window = ctx->CurrentWindow != nullptr ? ctx->CurrentWindow->Name : "";
+  qp::web::R().pending.push_back({id, label, window});
 }
 
 void ImGuiTestEngineHook_Log(ImGuiContext* ctx, const char* fmt, ...) {}

@@ -4,6 +4,7 @@
 // store, frame time. Screenshots go to QP_ARTIFACTS (see harness.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   startEnv, openApp, state, waitFrames, itemRect, clickItem, chooseCombo, screenshot,
 } from './harness.mjs';
@@ -401,6 +402,43 @@ test('dropping a .npy file studies its values; a corrupt file shows an error and
   // Still interactive.
   await clickItem(page, 'Bits', 0.005);
   assert.equal((await state(page)).explorer.bits, 2);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('Model panel: built-in models and a dropped ONNX file show their layers; a corrupt file keeps the model', async () => {
+  const { page, context, errors } = await openApp(env);
+  await waitFrames(page, 3);
+  await clickItem(page, 'Model');
+  let m = (await state(page)).model;
+  assert.equal(m.loaded, true);
+  assert.equal(m.demo, 'cnn');
+  // The built-in CNN: 3 x (Conv + BatchNorm + ReLU + MaxPool), Flatten, Gemm, ReLU, Gemm
+  // (core/session/demo_models.h).
+  assert.equal(m.ops.filter((o) => o === 'Conv').length, 3);
+  assert.equal(m.ops.filter((o) => o === 'Gemm').length, 2);
+  await page.mouse.move(1, 1);
+  await waitFrames(page, 2);
+  await screenshot(page, 'model-cnn.png');
+  await clickItem(page, 'mlp');
+  m = (await state(page)).model;
+  assert.equal(m.demo, 'mlp');
+  assert.equal(m.ops.filter((o) => o === 'Gemm').length, 3);
+  assert.equal(m.ops.includes('Conv'), false);
+  // A model from the ONNX conformance suite (one Relu node), dropped on the page.
+  const relu = readFileSync('/usr/share/libonnx-testdata/data/node/test_relu/model.onnx');
+  await dropFile(page, 'test_relu.onnx', relu);
+  await page.waitForFunction(() => window.qplay.state().model.name === 'test_relu.onnx', null, { timeout: 20000 });
+  m = (await state(page)).model;
+  assert.deepEqual(m.ops, ['Relu']);
+  assert.equal(m.params, 0);
+  // Garbage with an .onnx name: an error naming the file, and the Relu model stays loaded.
+  await dropFile(page, 'garbage.onnx', new Uint8Array([8, 7, 0xff, 0xff, 0xff, 1, 2, 3]));
+  await page.waitForFunction(() => window.qplay.state().errorCount >= 1, null, { timeout: 20000 });
+  const s = await state(page);
+  assert.match(s.lastError, /garbage\.onnx/);
+  assert.equal(s.model.name, 'test_relu.onnx');
+  assert.deepEqual(s.model.ops, ['Relu']);
   assert.deepEqual(errors, []);
   await context.close();
 });
