@@ -153,6 +153,10 @@ fi
 # ---- browser (Playwright + Debian Chromium, headless) ------------------------------------------------
 if want browser; then
   mapfile -t BR_TESTS < <(ls tests/browser/*.test.mjs 2>/dev/null)
+  if ! want wasm; then  # the wasm step builds the bundle; alone, build just the page
+    step "configure wasm" "$LOGS/wasm-configure.log" cmake --preset wasm &&
+      step "build web bundle" "$LOGS/web-build.log" cmake --build --preset wasm -j "$JOBS" --target qp_web || BR_TESTS=()
+  fi
   if [ "${#BR_TESTS[@]}" -gt 0 ]; then
     echo "[test] run browser tests (${#BR_TESTS[@]} files)"
     export QP_WEB_DIST="${QP_WEB_DIST:-$ROOT/build/wasm/web/dist}"
