@@ -1047,6 +1047,28 @@ Status Lowering::Run() {
     for (const std::string& s : g().nodes[i].inputs)
       if (!s.empty()) consumers_[s].push_back(i);
   for (const ValueInfo& o : g().outputs) graph_outputs_.insert(o.name);
+  // TensorRT-style QDQ: float weights -> QuantizeLinear -> DequantizeLinear. The weight Q is folded
+  // now (ONNX QuantizeLinear semantics via the reference op), so the DQ reads an int8 constant.
+  for (size_t n : order) {
+    const Node& node = g().nodes[n];
+    if (node.op_type != "QuantizeLinear" || !IsDefaultDomain(node.domain)) continue;
+    bool constant = true;
+    std::vector<const Tensor*> ins;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      ins.push_back(node.has_input(i) ? Const(node.inputs[i]) : nullptr);
+      if (node.has_input(i) && ins.back() == nullptr) constant = false;
+    }
+    if (!constant) continue;
+    if (ins.size() > 1 && ins[1] != nullptr && ins[1]->dtype() == DType::kFloat32) {
+      for (int64_t i = 0; i < ins[1]->numel(); ++i) {
+        QP_RETURN_IF_ERROR(CheckScale(ins[1]->f32()[i], node.Describe() + " channel " + std::to_string(i)));
+      }
+    }
+    std::vector<Tensor> outs;
+    QP_RETURN_IF_ERROR(RunNode(node, g().opset, ins, &outs));
+    plan_.graph.initializers[node.outputs[0]] = std::move(outs[0]);
+    done_[n] = true;
+  }
   for (const ValueInfo& in : g().inputs) {
     Slot s;
     s.shape = in.shape;

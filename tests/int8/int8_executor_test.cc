@@ -4,6 +4,7 @@
 // step; bad quantization parameters give a Status naming the node.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -323,6 +324,37 @@ TEST_P(Int8Synthetic, PoolsFlattenGemmMatMul) {
     ASSERT_FALSE(out.empty());
     ExpectWithinOneStepOfFloat(b.g, in, out);
   }
+}
+
+// TensorRT QAT exports: float weights -> QuantizeLinear -> DequantizeLinear (zero point 0, per
+// channel), float bias. The weight Q is folded at prepare and the bias quantized at sx * sw.
+TEST_P(Int8Synthetic, TensorRtStyleFloatWeightsAndBias) {
+  SCOPED_TRACE(qp::testing::SeedTrace());
+  QdqBuilder b(30, GetParam());
+  b.Input("x", {kDynamicDim, 4, 8, 8});
+  auto x = b.QdqRange("x", -1.f, 1.f);
+  auto rng = qp::testing::Rng(31);
+  std::normal_distribution<float> nd(0.f, 0.2f);
+  std::vector<float> w(6 * 4 * 3 * 3), bias(6), ws(6);
+  for (auto& v : w) v = nd(rng);
+  for (auto& v : bias) v = nd(rng);
+  for (int o = 0; o < 6; ++o) {
+    float m = 0;
+    for (int i = 0; i < 36; ++i) m = std::max(m, std::fabs(w[static_cast<size_t>(o * 36 + i)]));
+    ws[static_cast<size_t>(o)] = m / 127.f;
+  }
+  b.g.initializers["W"] = Tensor::FromVector<float>({6, 4, 3, 3}, w);
+  b.g.initializers["B"] = Tensor::FromVector<float>({6}, bias);
+  b.g.initializers["Ws"] = Tensor::FromVector<float>({6}, ws);
+  b.g.initializers["Wz"] = Tensor::FromVector<int8_t>({6}, std::vector<int8_t>(6, 0));
+  b.AddNode("QuantizeLinear", {"W", "Ws", "Wz"}, {"Wq"}, {{"axis", Attribute::Int(0)}});
+  b.AddNode("DequantizeLinear", {"Wq", "Ws", "Wz"}, {"Wdq"}, {{"axis", Attribute::Int(0)}});
+  auto c = b.Op("Conv", {x, "Wdq", "B"}, {{"kernel_shape", Attribute::Ints({3, 3})}, {"pads", Attribute::Ints({1, 1, 1, 1})}});
+  b.Identity(b.QdqRange(c, -2.f, 2.f), "y");
+  std::vector<Tensor> in{RandomInput({2, 4, 8, 8}, 32)};
+  auto out = RunAllBackendsBitExact(b.g, in);
+  ASSERT_FALSE(out.empty());
+  ExpectWithinOneStepOfFloat(b.g, in, out);
 }
 
 INSTANTIATE_TEST_SUITE_P(Activations, Int8Synthetic, ::testing::Values(true, false),
