@@ -1037,9 +1037,67 @@ Result<bool> Lowering::LowerReshapeLike(size_t n) {
   return true;
 }
 
+// QOperator nodes become the QDQ form they are defined by (QLinearConv(x, w, B) ==
+// Q(Conv(DQ(x), DQ(w), DQ(B at sx*sw)))), so one set of patterns lowers both. Nodes whose scales are
+// not constants stay as they are (the fp32 reference runs them).
+void RewriteQOperators(Graph* g) {
+  std::vector<Node> out;
+  auto constant = [g](const Node& n, size_t i) {
+    return n.has_input(i) && g->initializers.count(n.inputs[i]) ? &g->initializers.at(n.inputs[i]) : nullptr;
+  };
+  auto make = [](const std::string& name, const std::string& op, std::vector<std::string> in,
+                 std::vector<std::string> o) {
+    Node n;
+    n.name = name;
+    n.op_type = op;
+    n.inputs = std::move(in);
+    n.outputs = std::move(o);
+    return n;
+  };
+  for (const Node& n : g->nodes) {
+    const bool conv = n.op_type == "QLinearConv", mm = n.op_type == "QLinearMatMul";
+    if (!IsDefaultDomain(n.domain) || (!conv && !mm) || n.inputs.size() < 8 || n.outputs.empty()) {
+      out.push_back(n);
+      continue;
+    }
+    const Tensor* xs = constant(n, 1);
+    const Tensor* ws = constant(n, 4);
+    if (xs == nullptr || ws == nullptr || xs->numel() != 1 || xs->dtype() != DType::kFloat32 ||
+        ws->dtype() != DType::kFloat32 || constant(n, 3) == nullptr) {
+      out.push_back(n);
+      continue;
+    }
+    const std::string p = n.name.empty() ? n.outputs[0] : n.name;
+    const std::string xdq = p + "/x_dq", wdq = p + "/w_dq", y = p + "/y";
+    out.push_back(make(p + "/dq_x", "DequantizeLinear", {n.inputs[0], n.inputs[1], n.inputs[2]}, {xdq}));
+    Node dw = make(p + "/dq_w", "DequantizeLinear", {n.inputs[3], n.inputs[4], n.inputs[5]}, {wdq});
+    if (ws->numel() > 1) dw.attrs["axis"] = Attribute::Int(conv ? 0 : 1);
+    out.push_back(dw);
+    std::vector<std::string> ins{xdq, wdq};
+    if (conv && n.has_input(8)) {
+      std::vector<float> bs(static_cast<size_t>(ws->numel()));
+      for (size_t c = 0; c < bs.size(); ++c) bs[c] = xs->f32()[0] * ws->f32()[c];
+      const std::string bsn = p + "/b_scale", bdq = p + "/b_dq";
+      g->initializers[bsn] = bs.size() == 1 ? Tensor::Scalar(bs[0])
+                                            : Tensor::FromVector<float>({static_cast<int64_t>(bs.size())}, bs);
+      Node db = make(p + "/dq_b", "DequantizeLinear", {n.inputs[8], bsn}, {bdq});
+      if (bs.size() > 1) db.attrs["axis"] = Attribute::Int(0);
+      out.push_back(db);
+      ins.push_back(bdq);
+    }
+    Node op = make(p + "/op", conv ? "Conv" : "MatMul", ins, {y});
+    if (conv) op.attrs = n.attrs;
+    out.push_back(op);
+    out.push_back(make(p + "/q", "QuantizeLinear", {y, n.inputs[6], n.inputs[7]}, {n.outputs[0]}));
+  }
+  g->nodes = std::move(out);
+}
+
 Status Lowering::Run() {
   QP_RETURN_IF_ERROR(ValidateGraph(g(), opt_.limits));
   for (const Node& node : g().nodes) QP_RETURN_IF_ERROR(CheckNodeSupported(node, g().opset));
+  RewriteQOperators(&plan_.graph);
+  QP_RETURN_IF_ERROR(ValidateGraph(g(), opt_.limits));
   QP_RETURN_IF_ERROR(InferShapes(&plan_.graph, opt_.limits.max_tensor_elements));
   QP_ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(g()));
   done_.assign(g().nodes.size(), false);

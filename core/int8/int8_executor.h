@@ -45,8 +45,10 @@ struct Int8Options {
 //  - uint8 activations: zero point shifted by 128 (exact), so all int8 kernels serve them;
 //  - TensorRT-style weights (float constant -> QuantizeLinear -> DequantizeLinear, zero point 0):
 //    the constant Q is folded at prepare; float biases are quantized at input x weight scale.
-// Not lowered yet (fp32 reference per node): QOperator nodes (QLinearConv, QLinearMatMul), Reshape,
-// Concat, Mul, and any region whose output is not followed by a single QuantizeLinear.
+//  - QOperator QLinearConv / QLinearMatMul with constant scales: rewritten to their QDQ definition
+//    at prepare, then lowered as above.
+// Not lowered yet (fp32 reference per node): QLinearAdd, Reshape, Concat, Mul, and any region
+// whose output is not followed by a single QuantizeLinear.
 class Int8Executor {
  public:
   static Result<Int8Executor> Create(Graph graph, const Int8Options& options = {});

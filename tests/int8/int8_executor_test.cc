@@ -357,6 +357,51 @@ TEST_P(Int8Synthetic, TensorRtStyleFloatWeightsAndBias) {
   ExpectWithinOneStepOfFloat(b.g, in, out);
 }
 
+// QOperator form: Q -> QLinearConv -> QLinearMatMul -> DQ. The oracle is the fp32 executor's
+// reference QLinearConv / QLinearMatMul (core/graph/ops_quant.cc) on the same graph.
+TEST_P(Int8Synthetic, QOperatorQLinearConvAndMatMul) {
+  SCOPED_TRACE(qp::testing::SeedTrace());
+  QdqBuilder b(40, GetParam());
+  b.Input("x", {1, 3, 7, 6});
+  auto rng = qp::testing::Rng(41);
+  std::uniform_int_distribution<int> wd(-127, 127);
+  auto p_in = b.Params(-1.f, 1.f), p_mid = b.Params(-1.5f, 2.f), p_out = b.Params(-3.f, 3.f);
+  auto zp = [&](int v) {
+    return GetParam() ? Tensor::FromVector<uint8_t>({}, {static_cast<uint8_t>(v)})
+                      : Tensor::FromVector<int8_t>({}, {static_cast<int8_t>(v)});
+  };
+  b.g.initializers["xs"] = Tensor::Scalar(p_in.first);
+  b.g.initializers["xz"] = zp(p_in.second);
+  b.g.initializers["ms"] = Tensor::Scalar(p_mid.first);
+  b.g.initializers["mz"] = zp(p_mid.second);
+  b.g.initializers["ys"] = Tensor::Scalar(p_out.first);
+  b.g.initializers["yz"] = zp(p_out.second);
+  std::vector<int8_t> w(5 * 3 * 3 * 3), w2(5 * 4 * 2 * 9);  // conv output 5 x 4 x 2
+  for (auto& v : w) v = static_cast<int8_t>(wd(rng));
+  for (auto& v : w2) v = static_cast<int8_t>(wd(rng));
+  b.g.initializers["w"] = Tensor::FromVector<int8_t>({5, 3, 3, 3}, w);
+  b.g.initializers["ws"] = Tensor::FromVector<float>({5}, {0.004f, 0.006f, 0.005f, 0.003f, 0.007f});
+  b.g.initializers["wz"] = Tensor::FromVector<int8_t>({5}, std::vector<int8_t>(5, 0));
+  b.g.initializers["B"] = Tensor::FromVector<int32_t>({5}, {100, -250, 17, 0, 999});
+  b.g.initializers["w2"] = Tensor::FromVector<int8_t>({5 * 4 * 2, 9}, w2);
+  b.g.initializers["w2s"] = Tensor::Scalar(0.0011f);
+  b.g.initializers["w2z"] = Tensor::FromVector<int8_t>({}, {0});
+  b.AddNode("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+  b.AddNode("QLinearConv", {"xq", "xs", "xz", "w", "ws", "wz", "ms", "mz", "B"}, {"cq"},
+            {{"kernel_shape", Attribute::Ints({3, 3})}, {"strides", Attribute::Ints({2, 2})},
+             {"pads", Attribute::Ints({1, 0, 1, 0})}});
+  b.AddNode("DequantizeLinear", {"cq", "ms", "mz"}, {"cdq"});
+  b.AddNode("Flatten", {"cdq"}, {"f"}, {{"axis", Attribute::Int(1)}});
+  b.AddNode("QuantizeLinear", {"f", "ms", "mz"}, {"fq"});
+  b.AddNode("QLinearMatMul", {"fq", "ms", "mz", "w2", "w2s", "w2z", "ys", "yz"}, {"yq"});
+  b.AddNode("DequantizeLinear", {"yq", "ys", "yz"}, {"y"});
+  b.Output("y");
+  std::vector<Tensor> in{RandomInput({1, 3, 7, 6}, 42)};
+  auto out = RunAllBackendsBitExact(b.g, in);
+  ASSERT_FALSE(out.empty());
+  ExpectWithinOneStepOfFloat(b.g, in, out);
+}
+
 INSTANTIATE_TEST_SUITE_P(Activations, Int8Synthetic, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "u8" : "s8"; });
 
