@@ -313,14 +313,13 @@ Status InferNodeImpl(const Node& n, int64_t opset, const std::vector<const Value
   out->assign(n.outputs.size(), ValueInfo());
   for (size_t i = 0; i < in.size(); ++i)
     if (n.has_input(i) && !in[i]) return Internal(n.Describe(), ": input ", i, " has no type");
-  const ValueInfo& x = *I(0);
   auto& y = (*out)[0];
-  // Any node whose inputs are all known constants: run it (exact shapes, no special cases).
   if (op == "Constant") {
     QP_ASSIGN_OR_RETURN(Tensor t, ConstantValue(n));
     y = Known(t.dtype(), t.shape());
     return Status::Ok();
   }
+  const ValueInfo& x = *I(0);  // InferNode checked that input 0 exists
   if (!x.has_shape && op != "Identity" && op != "Dropout") {
     for (auto& o : *out) o = UnknownRank(x.dtype);
     if (op == "DequantizeLinear") y.dtype = DType::kFloat32;
