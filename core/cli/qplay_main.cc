@@ -22,9 +22,11 @@ constexpr const char* kUsage = R"(usage: qplay <command> [options]
 commands:
   info MODEL [--batch N]
       ops, per-layer output shapes, parameter counts and MACs
-  run MODEL --input IN.f32 --output OUT.f32 [--backend fp32]
+  run MODEL --input IN.f32 --output OUT.f32 [--backend fp32|scalar|xnnpack]
       IN: raw little-endian float32 for the first input, batch inferred from the file size;
-      OUT: every output concatenated as raw float32, in graph output order
+      OUT: every output concatenated as raw float32, in graph output order. fp32 runs the float
+      reference; scalar/xnnpack run a quantized (QDQ or QOperator) model on the int8 kernels of
+      that backend, with identical output bits on every backend
   eval MODEL --data SPEC [--limit N] [--batch N]
       top-1 accuracy and loss; SPEC: fashion-mnist:test | fashion-mnist:train |
       idx:IMAGES:LABELS | npy:IMAGES:LABELS
@@ -106,10 +108,21 @@ int CmdRun(const Args& a) {
   if (a.positional.size() != 1) return Usage("run takes exactly one MODEL");
   if (!a.has("input") || !a.has("output")) return Usage("run needs --input and --output");
   const std::string backend = a.get("backend", "fp32");
-  if (backend != "fp32")
-    return Fail(qp::Unimplemented("backend '", backend, "' is not available yet; this build runs 'fp32'"));
+  qp::RunOptions run;
+  if (backend != "fp32") {
+    qp::Result<qp::int8::Backend> b = qp::int8::ParseBackend(backend);
+    if (!b.ok()) return Fail(b.status());
+    run.int8 = true;
+    run.backend = *b;
+  }
   qp::Session s;
   if (Status st = LoadModelArg(s, a.positional[0], 1); !st.ok()) return Fail(st);
+  if (run.int8) {
+    qp::Result<const qp::int8::Int8Executor*> plan = s.Int8Plan(run);
+    if (!plan.ok()) return Fail(plan.status());
+    if ((*plan)->fallback_nodes() > 0)
+      std::fprintf(stderr, "qplay: note: %s\n", (*plan)->Summary().c_str());
+  }
   qp::Result<std::vector<uint8_t>> bytes = qp::data::ReadFileBytes(a.get("input"));
   if (!bytes.ok()) return Fail(bytes.status());
   if (bytes->size() % 4 != 0)
@@ -117,7 +130,7 @@ int CmdRun(const Args& a) {
                                     " bytes, not a whole number of float32 values"));
   std::vector<float> values(bytes->size() / 4);
   std::memcpy(values.data(), bytes->data(), bytes->size());
-  qp::Result<std::vector<qp::Tensor>> outs = s.RunFloat(values.data(), values.size());
+  qp::Result<std::vector<qp::Tensor>> outs = s.RunFloat(values.data(), values.size(), run);
   if (!outs.ok()) return Fail(outs.status());
   std::vector<uint8_t> out_bytes;
   for (const qp::Tensor& t : *outs) {

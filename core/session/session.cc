@@ -29,6 +29,7 @@ Status Session::Install(Graph graph, const std::string& name) {
   if (exec.graph().inputs.empty())
     return InvalidArgument("model '", name, "' has no run-time input; a model needs at least one");
   executor_ = std::make_unique<Executor>(std::move(exec));
+  int8_plans_.clear();
   model_name_ = name;
   trainer_.reset();
   return Status::Ok();
@@ -107,7 +108,24 @@ Result<Tensor> Session::AdaptImages(const Tensor& images, int64_t start, int64_t
   return batch;
 }
 
-Result<std::vector<Tensor>> Session::RunFloat(const float* values, size_t count) const {
+Result<const int8::Int8Executor*> Session::Int8Plan(const RunOptions& run) const {
+  if (!has_model()) return FailedPrecondition("int8 plan: no model is loaded");
+  const std::vector<int8::Backend> available = int8::AvailableBackends();
+  const int8::Backend backend = run.backend ? *run.backend : available.back();
+  if (std::find(available.begin(), available.end(), backend) == available.end())
+    return Unimplemented("int8 backend '", kernels::IsaName(backend), "' is not available in this build");
+  auto it = int8_plans_.find(backend);
+  if (it == int8_plans_.end()) {
+    int8::Int8Options o;
+    o.backend = backend;
+    QP_ASSIGN_OR_RETURN(int8::Int8Executor plan, int8::Int8Executor::Create(graph(), o));
+    it = int8_plans_.emplace(backend, std::make_unique<int8::Int8Executor>(std::move(plan))).first;
+  }
+  return it->second.get();
+}
+
+Result<std::vector<Tensor>> Session::RunFloat(const float* values, size_t count,
+                                              const RunOptions& run) const {
   if (!has_model()) return FailedPrecondition("run: no model is loaded");
   const ValueInfo& in = graph().inputs[0];
   if (in.dtype != DType::kFloat32)
@@ -132,18 +150,23 @@ Result<std::vector<Tensor>> Session::RunFloat(const float* values, size_t count)
   shape[0] = batch;
   Tensor t(DType::kFloat32, shape);
   std::copy(values, values + count, t.f32());
-  return Run(t);
+  return Run(t, run);
 }
 
-Result<std::vector<Tensor>> Session::Run(const Tensor& input) const {
+Result<std::vector<Tensor>> Session::Run(const Tensor& input, const RunOptions& run) const {
   if (!has_model()) return FailedPrecondition("run: no model is loaded");
   if (graph().inputs.size() != 1)
     return InvalidArgument("run: the model has ", graph().inputs.size(),
                            " inputs; this call feeds exactly one");
+  if (run.int8) {
+    QP_ASSIGN_OR_RETURN(const int8::Int8Executor* plan, Int8Plan(run));
+    return plan->Run(std::vector<Tensor>{input});
+  }
   return executor_->Run(std::vector<Tensor>{input});
 }
 
-Result<EvalSummary> Session::Evaluate(DataRole role, int64_t max_samples, int64_t batch) const {
+Result<EvalSummary> Session::Evaluate(DataRole role, int64_t max_samples, int64_t batch,
+                                      const RunOptions& run) const {
   if (!has_model()) return FailedPrecondition("evaluate: no model is loaded");
   const data::Dataset* ds = dataset(role);
   if (!ds) return FailedPrecondition("evaluate: no ", DataRoleName(role), " data is loaded");
@@ -154,7 +177,7 @@ Result<EvalSummary> Session::Evaluate(DataRole role, int64_t max_samples, int64_
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t count = std::min(batch, n - start);
     QP_ASSIGN_OR_RETURN(Tensor x, AdaptImages(ds->images, start, count));
-    QP_ASSIGN_OR_RETURN(std::vector<Tensor> outs, Run(x));
+    QP_ASSIGN_OR_RETURN(std::vector<Tensor> outs, Run(x, run));
     const Tensor& logits = outs[0];
     if (logits.dtype() != DType::kFloat32 || logits.numel() % count != 0)
       return InvalidArgument("evaluate: the first output ", ShapeToString(logits.shape()),
@@ -206,6 +229,7 @@ Status Session::CommitTraining() {
   std::string name = model_name_;
   QP_ASSIGN_OR_RETURN(Executor exec, Executor::Create(std::move(g)));
   executor_ = std::make_unique<Executor>(std::move(exec));
+  int8_plans_.clear();
   trainer_.reset();
   return Status::Ok();
 }

@@ -8,7 +8,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "core/data/dataset.h"
 #include "core/graph/graph.h"
 #include "core/graph/tensor.h"
+#include "core/int8/int8_executor.h"
 #include "core/session/demo_models.h"
 #include "core/session/model_info.h"
 #include "core/train/trainer.h"
@@ -29,6 +32,15 @@ const char* DataRoleName(DataRole role);  // "train", "calibration", "test"
 
 struct SessionOptions {
   size_t max_model_bytes = size_t{256} << 20;  // larger model files are refused before parsing
+};
+
+// Which engine runs the model: the fp32 reference executor, or the int8 kernels of one backend
+// (a quantized graph lowered once per backend, bit-identical across backends; nodes outside the
+// quantized regions run on the fp32 reference, see core/int8/int8_executor.h).
+struct RunOptions {
+  bool int8 = false;
+  // Default: the fastest backend of this build (xnnpack natively, wasmsimd in wasm).
+  std::optional<int8::Backend> backend;
 };
 
 struct EvalSummary {
@@ -70,11 +82,14 @@ class Session {
   // ---- fp32 reference inference ----------------------------------------------------------------
   // The first graph input from `count` floats; the batch is count / (elements of one sample), which
   // must divide exactly. Returns every graph output.
-  Result<std::vector<Tensor>> RunFloat(const float* values, size_t count) const;
-  Result<std::vector<Tensor>> Run(const Tensor& input) const;
+  Result<std::vector<Tensor>> RunFloat(const float* values, size_t count,
+                                       const RunOptions& run = {}) const;
+  Result<std::vector<Tensor>> Run(const Tensor& input, const RunOptions& run = {}) const;
   // Top-1 accuracy and loss over the dataset of `role` (at most max_samples if > 0), in batches.
   Result<EvalSummary> Evaluate(DataRole role = DataRole::kTest, int64_t max_samples = -1,
-                               int64_t batch = 256) const;
+                               int64_t batch = 256, const RunOptions& run = {}) const;
+  // The int8 plan of the current model for a backend (prepared on first use, then cached).
+  Result<const int8::Int8Executor*> Int8Plan(const RunOptions& run) const;
 
   // ---- training (one minibatch per call) ------------------------------------------------------
   // Trains a copy of the current graph on the train dataset.
@@ -95,6 +110,8 @@ class Session {
   SessionOptions options_;
   std::string model_name_;
   std::unique_ptr<Executor> executor_;
+  // Int8 plans per backend, built lazily from the current model; cleared when the model changes.
+  mutable std::map<int8::Backend, std::unique_ptr<int8::Int8Executor>> int8_plans_;
   std::unique_ptr<data::Dataset> data_[3];
   std::unique_ptr<train::Trainer> trainer_;
 };

@@ -58,6 +58,36 @@ test('qplay run matches onnxruntime-node on the benchmark models', async () => {
   }
 });
 
+test('qplay run --backend runs QDQ models on int8 kernels: same bits on every backend, within one quantum of ORT', async () => {
+  for (const c of [{ model: 'mlp', shape: [3, 784] }, { model: 'cnn', shape: [5, 1, 28, 28] }]) {
+    for (const act of ['qdq_u8', 'qdq_s8']) {
+      const file = path.join(work, `${c.model}.${act}.onnx`);
+      const x = input(c.shape.reduce((a, b) => a * b), 7);
+      const inFile = path.join(work, `${c.model}.${act}.in.f32`);
+      fs.writeFileSync(inFile, Buffer.from(x.buffer));
+      const outs = {};
+      for (const backend of ['scalar', 'xnnpack']) {
+        const out = path.join(work, `${c.model}.${act}.${backend}.f32`);
+        execFileSync(qplay, ['run', file, '--input', inFile, '--output', out, '--backend', backend]);
+        outs[backend] = fs.readFileSync(out);
+      }
+      assert.ok(outs.scalar.equals(outs.xnnpack), `${c.model} ${act}: scalar and xnnpack bits differ`);
+      const ours = new Float32Array(outs.scalar.buffer, outs.scalar.byteOffset, outs.scalar.byteLength / 4);
+      // Every output is (q - zp) * scale: the smallest gap between distinct values is the quantum.
+      const distinct = [...new Set(ours)].sort((a, b) => a - b);
+      let quantum = Infinity;
+      for (let i = 1; i < distinct.length; ++i) quantum = Math.min(quantum, distinct[i] - distinct[i - 1]);
+      assert.ok(Number.isFinite(quantum) && quantum > 0, `${c.model} ${act}: outputs are not on a grid`);
+      const s = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all' });
+      const ref = (await s.run({ input: new ort.Tensor('float32', x, c.shape) })).output.data;
+      for (let i = 0; i < ref.length; ++i) {
+        assert.ok(Math.abs(ours[i] - ref[i]) <= quantum * 1.001,
+          `${c.model} ${act} output ${i}: ours ${ours[i]} vs ORT ${ref[i]} (quantum ${quantum})`);
+      }
+    }
+  }
+});
+
 test('qplay reports bad input with a message and a non-zero exit code', () => {
   const model = path.join(work, 'mlp.fp32.onnx');
   fs.writeFileSync(path.join(work, 'odd.f32'), Buffer.alloc(784 * 4 + 4));
@@ -68,6 +98,10 @@ test('qplay reports bad input with a message and a non-zero exit code', () => {
   const r2 = spawnSync(qplay, ['info', path.join(work, 'corrupt.onnx')]);
   assert.equal(r2.status, 1);
   assert.match(r2.stderr.toString(), /qplay: \w+: model 'corrupt.onnx'/);
+  const r4 = spawnSync(qplay, ['run', model, '--input', path.join(work, 'odd.f32'), '--output', path.join(work, 'o.f32'),
+                               '--backend', 'wasmsimd']);
+  assert.equal(r4.status, 1);
+  assert.match(r4.stderr.toString(), /backend 'wasmsimd' is not available in this build \(choices: scalar, xnnpack\)/);
   const r3 = spawnSync(qplay, ['frobnicate']);
   assert.equal(r3.status, 2);
   assert.match(r3.stderr.toString(), /unknown command 'frobnicate'/);
