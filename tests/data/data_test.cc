@@ -3,6 +3,8 @@
 // minibatches, Fashion-MNIST (natively, gzip) and the web subset (both builds, plain IDX).
 #include <gtest/gtest.h>
 
+#include <stdlib.h>  // mkdtemp (POSIX)
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -37,8 +39,15 @@ Bytes IdxHeader(uint8_t type, std::vector<uint32_t> dims) {
   return b;
 }
 
+// A file name inside one fresh directory per run, made by mkdtemp under the system temp directory
+// (TMPDIR), so parallel runs and other users never collide.
 std::string TempPath(const std::string& leaf) {
-  return "/tmp/qp_data_test_" + std::to_string(testing::Seed()) + "_" + leaf;
+  static const std::string dir = [] {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "qp_data_test_XXXXXX").string();
+    const char* made = mkdtemp(tmpl.data());
+    return made ? std::string(made) : std::filesystem::temp_directory_path().string();
+  }();
+  return dir + "/" + leaf;
 }
 
 TEST(DataIdx, ParsesUbyteImagesFromSpecLayout) {
