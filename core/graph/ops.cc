@@ -654,23 +654,15 @@ Result<Tensor> AveragePool(const Tensor& x, const PoolAttrs& attrs) {
     for (int64_t od = 0; od < g.out[0]; ++od)
       for (int64_t oh = 0; oh < g.out[1]; ++oh)
         for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-          // Window bounds per dim: [start, end) clipped to input+pads for count_include_pad (as the
-          // ONNX reference), then to the input for the sum.
           const int64_t o[3] = {od, oh, ow};
-          int64_t s[3], e[3], count_pad = 1, count = 1;
-          for (int d = 0; d < 3; ++d) {
-            s[d] = o[d] * g.stride[d] - g.pad_begin[d];
-            e[d] = std::min(s[d] + g.kernel[d], g.in[d] + g.pad_end[d]);
-            count_pad *= e[d] - s[d];
-            s[d] = std::max<int64_t>(s[d], 0);
-            e[d] = std::min(e[d], g.in[d]);
-            count *= std::max<int64_t>(0, e[d] - s[d]);
-          }
+          const PoolWindow win = AveragePoolWindow(g, o, attrs.count_include_pad);
+          const int64_t* s = win.begin;
+          const int64_t* e = win.end;
           float sum = 0.f;
           for (int64_t id = s[0]; id < e[0]; ++id)
             for (int64_t ih = s[1]; ih < e[1]; ++ih)
               for (int64_t iw = s[2]; iw < e[2]; ++iw) sum += xp[(id * g.in[1] + ih) * g.in[2] + iw];
-          const int64_t div = attrs.count_include_pad ? count_pad : count;
+          const int64_t div = win.divisor;
           yp[(od * g.out[1] + oh) * g.out[2] + ow] = div > 0 ? sum / static_cast<float>(div) : 0.f;
         }
   }

@@ -58,6 +58,30 @@ struct WindowGeometry {
   int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
 };
 
+// The AveragePool window of output position `o` (per spatial dim): [begin, end) clipped to the
+// input, and the divisor, which with count_include_pad counts the window clipped to input + pads
+// (as the ONNX reference does) and otherwise only the input elements. Forward and backward share it.
+struct PoolWindow {
+  int64_t begin[3], end[3];
+  int64_t divisor;
+};
+inline PoolWindow AveragePoolWindow(const WindowGeometry& g, const int64_t o[3], bool count_include_pad) {
+  PoolWindow w;
+  int64_t count_pad = 1, count = 1;
+  for (int d = 0; d < 3; ++d) {
+    int64_t s = o[d] * g.stride[d] - g.pad_begin[d];
+    int64_t e = s + g.kernel[d] < g.in[d] + g.pad_end[d] ? s + g.kernel[d] : g.in[d] + g.pad_end[d];
+    count_pad *= e - s;
+    s = s > 0 ? s : 0;
+    e = e < g.in[d] ? e : g.in[d];
+    count *= e > s ? e - s : 0;
+    w.begin[d] = s;
+    w.end[d] = e;
+  }
+  w.divisor = count_include_pad ? count_pad : count;
+  return w;
+}
+
 // Output size per spatial dim, ONNX formula: floor-or-ceil((in + pb + pe - ((k-1)*d+1)) / s) + 1;
 // with ceil_mode a window that would start in the end padding is dropped (as onnxruntime does);
 // auto_pad SAME_* gives out = ceil(in / s), the odd pad at the end (UPPER) or beginning (LOWER).

@@ -177,6 +177,10 @@ class Lowering {
                                         float input_scale, const std::vector<float>& wscales);
   template <typename V>
   Result<const V*> Variant(const std::vector<V>& table, size_t n);
+  // Creates the backend's kernel for `params`; a backend that refuses the shape (Unimplemented)
+  // is replaced by the scalar kernel, with a note. Returns the variant that was created.
+  template <typename V, typename P, typename Op>
+  Result<const V*> CreateKernel(const std::vector<V>& table, size_t n, const P& params, Op* op);
 
   Int8Executor::Plan& plan_;
   const Int8Options& opt_;
@@ -196,6 +200,32 @@ Result<const V*> Lowering::Variant(const std::vector<V>& table, size_t n) {
     plan_.notes.push_back(Desc(n) + ": no " + IsaName(plan_.backend) + " variant; scalar kernel");
   }
   return v;
+}
+
+template <typename V, typename P, typename Op>
+Result<const V*> Lowering::CreateKernel(const std::vector<V>& table, size_t n, const P& params, Op* op) {
+  QP_ASSIGN_OR_RETURN(const V* v, Variant(table, n));
+  Status st = v->create(params, op);
+  if (st.code() == StatusCode::kUnimplemented && v->isa != Backend::kScalar) {
+    plan_.notes.push_back(Desc(n) + ": " + st.message() + "; scalar kernel");
+    v = ScalarVariant(table);
+    st = v->create(params, op);
+  }
+  QP_RETURN_IF_ERROR(st.WithContext(Desc(n)));
+  return v;
+}
+
+// The window fields shared by the convolution and depthwise params (same names in both structs).
+template <typename P>
+void SetConvWindow(const ops::WindowGeometry& geo, P* p) {
+  p->stride_h = static_cast<size_t>(geo.stride[1]);
+  p->stride_w = static_cast<size_t>(geo.stride[2]);
+  p->dilation_h = static_cast<size_t>(geo.dilation[1]);
+  p->dilation_w = static_cast<size_t>(geo.dilation[2]);
+  p->pad_top = static_cast<size_t>(geo.pad_begin[1]);
+  p->pad_left = static_cast<size_t>(geo.pad_begin[2]);
+  p->pad_bottom = static_cast<size_t>(geo.pad_end[1]);
+  p->pad_right = static_cast<size_t>(geo.pad_end[2]);
 }
 
 Result<Lowering::QInfo> Lowering::ReadQInfo(size_t n) {
@@ -666,29 +696,15 @@ Result<bool> Lowering::LowerConv(size_t n) {
     p.channels = channels;
     p.kernel_h = kh;
     p.kernel_w = kw;
-    p.stride_h = static_cast<size_t>(geo.stride[1]);
-    p.stride_w = static_cast<size_t>(geo.stride[2]);
-    p.dilation_h = static_cast<size_t>(geo.dilation[1]);
-    p.dilation_w = static_cast<size_t>(geo.dilation[2]);
-    p.pad_top = static_cast<size_t>(geo.pad_begin[1]);
-    p.pad_left = static_cast<size_t>(geo.pad_begin[2]);
-    p.pad_bottom = static_cast<size_t>(geo.pad_end[1]);
-    p.pad_right = static_cast<size_t>(geo.pad_end[2]);
+    SetConvWindow(geo, &p);
     p.weights = packed.data();
     p.bias = bias.data();
     p.input_zero_point = x.zero_point;
     p.requant = rq.data();
     p.per_channel = rq.size() > 1;
     p.output = out;
-    QP_ASSIGN_OR_RETURN(const kernels::QS8DwConvVariant* v, Variant(kernels::QS8DwConvVariants(), n));
     auto op = std::make_shared<kernels::QS8DwConvOp>();
-    Status st = v->create(p, op.get());
-    if (st.code() == StatusCode::kUnimplemented && v->isa != Backend::kScalar) {
-      plan_.notes.push_back(node.Describe() + ": " + st.message() + "; scalar kernel");
-      v = ScalarVariant(kernels::QS8DwConvVariants());
-      st = v->create(p, op.get());
-    }
-    QP_RETURN_IF_ERROR(st.WithContext(node.Describe()));
+    QP_ASSIGN_OR_RETURN(const kernels::QS8DwConvVariant* v, CreateKernel(kernels::QS8DwConvVariants(), n, p, op.get()));
     const int yi = NewSlot(y);
     auto run = v->run;
     AddStep("dwconv " + node.Describe(), [op, run, xi, yi, H, W, y](Ctx& ctx) {
@@ -709,14 +725,7 @@ Result<bool> Lowering::LowerConv(size_t n) {
   kernels::QS8ConvParams p;
   p.kernel_h = kh;
   p.kernel_w = kw;
-  p.stride_h = static_cast<size_t>(geo.stride[1]);
-  p.stride_w = static_cast<size_t>(geo.stride[2]);
-  p.dilation_h = static_cast<size_t>(geo.dilation[1]);
-  p.dilation_w = static_cast<size_t>(geo.dilation[2]);
-  p.pad_top = static_cast<size_t>(geo.pad_begin[1]);
-  p.pad_left = static_cast<size_t>(geo.pad_begin[2]);
-  p.pad_bottom = static_cast<size_t>(geo.pad_end[1]);
-  p.pad_right = static_cast<size_t>(geo.pad_end[2]);
+  SetConvWindow(geo, &p);
   p.groups = static_cast<size_t>(a.group);
   p.group_input_channels = static_cast<size_t>(IG);
   p.group_output_channels = static_cast<size_t>(O / a.group);
@@ -726,15 +735,8 @@ Result<bool> Lowering::LowerConv(size_t n) {
   p.requant = rq.data();
   p.per_channel = rq.size() > 1;
   p.output = out;
-  QP_ASSIGN_OR_RETURN(const kernels::QS8ConvVariant* v, Variant(kernels::QS8ConvVariants(), n));
   auto op = std::make_shared<kernels::QS8ConvOp>();
-  Status st = v->create(p, op.get());
-  if (st.code() == StatusCode::kUnimplemented && v->isa != Backend::kScalar) {
-    plan_.notes.push_back(node.Describe() + ": " + st.message() + "; scalar kernel");
-    v = ScalarVariant(kernels::QS8ConvVariants());
-    st = v->create(p, op.get());
-  }
-  QP_RETURN_IF_ERROR(st.WithContext(node.Describe()));
+  QP_ASSIGN_OR_RETURN(const kernels::QS8ConvVariant* v, CreateKernel(kernels::QS8ConvVariants(), n, p, op.get()));
   const int yi = NewSlot(y);
   auto run = v->run;
   AddStep("conv " + node.Describe(), [op, run, xi, yi, H, W, y](Ctx& ctx) {
@@ -806,15 +808,8 @@ Result<bool> Lowering::LowerGemm(size_t n) {
   p.requant = rq.data();
   p.per_channel = rq.size() > 1;
   p.output = out;
-  QP_ASSIGN_OR_RETURN(const kernels::QS8GemmVariant* v, Variant(kernels::QS8GemmVariants(), n));
   auto op = std::make_shared<kernels::QS8GemmOp>();
-  Status st = v->create(p, op.get());
-  if (st.code() == StatusCode::kUnimplemented && v->isa != Backend::kScalar) {
-    plan_.notes.push_back(node.Describe() + ": " + st.message() + "; scalar kernel");
-    v = ScalarVariant(kernels::QS8GemmVariants());
-    st = v->create(p, op.get());
-  }
-  QP_RETURN_IF_ERROR(st.WithContext(node.Describe()));
+  QP_ASSIGN_OR_RETURN(const kernels::QS8GemmVariant* v, CreateKernel(kernels::QS8GemmVariants(), n, p, op.get()));
   Slot y;
   y.is_int8 = true;
   y.shape = {x.shape[0], N};

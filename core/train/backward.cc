@@ -415,19 +415,11 @@ Result<Tensor> AveragePoolBackward(const Tensor& x, const Tensor& dy, const ops:
     for (int64_t od = 0; od < g.out[0]; ++od)
       for (int64_t oh = 0; oh < g.out[1]; ++oh)
         for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-          // The divisor as the forward defines it: with count_include_pad the window clipped to
-          // input + pads, else clipped to the input.
           const int64_t o[3] = {od, oh, ow};
-          int64_t s[3], e[3], count_pad = 1, count = 1;
-          for (int d = 0; d < 3; ++d) {
-            s[d] = o[d] * g.stride[d] - g.pad_begin[d];
-            e[d] = std::min(s[d] + g.kernel[d], g.in[d] + g.pad_end[d]);
-            count_pad *= e[d] - s[d];
-            s[d] = std::max<int64_t>(s[d], 0);
-            e[d] = std::min(e[d], g.in[d]);
-            count *= std::max<int64_t>(0, e[d] - s[d]);
-          }
-          const int64_t div = attrs.count_include_pad ? count_pad : count;
+          const ops::PoolWindow win = ops::AveragePoolWindow(g, o, attrs.count_include_pad);
+          const int64_t* s = win.begin;
+          const int64_t* e = win.end;
+          const int64_t div = win.divisor;
           if (div <= 0) continue;
           const float share = gp[(od * g.out[1] + oh) * g.out[2] + ow] / static_cast<float>(div);
           for (int64_t id = s[0]; id < e[0]; ++id)
