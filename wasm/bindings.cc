@@ -1,0 +1,161 @@
+// Embind surface of the JS API (logic-free: each function is one Session / session_io call plus
+// marshalling). wasm/api.js turns these into the documented object (wasm/qplay.d.ts): commands
+// return {ok, message}; calls that produce a value return {ok, message, value} and api.js throws
+// an Error carrying the Status text when ok is false. Nothing here throws or aborts, so the
+// module stays usable after any bad call.
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/session/demo_models.h"
+#include "core/session/session.h"
+#include "core/session/session_io.h"
+#include "wasm/api_session.h"
+
+namespace qp::jsapi {
+namespace {
+
+using emscripten::val;
+
+// Where the bundles put their built-in files (web/CMakeLists.txt, wasm/CMakeLists.txt embed them).
+constexpr const char* kModelsDir = "/models";
+constexpr const char* kDataDir = "/data/fashion-mnist";
+
+Status NoSession() {
+  return FailedPrecondition("qplay: the session does not exist yet (wait for qplay.ready)");
+}
+
+val Outcome(const Status& s) {
+  val o = val::object();
+  o.set("ok", s.ok());
+  o.set("message", s.ok() ? std::string() : s.ToString());
+  return o;
+}
+
+val WithValue(val value) {
+  val o = Outcome(Status::Ok());
+  o.set("value", value);
+  return o;
+}
+
+// Copies (a view into wasm memory would dangle after the next memory growth).
+val CopyFloats(const std::vector<float>& v) {
+  return val(emscripten::typed_memory_view(v.size(), v.data())).call<val>("slice");
+}
+
+val CopyBytes(const std::string& s) {
+  return val(emscripten::typed_memory_view(s.size(), reinterpret_cast<const uint8_t*>(s.data())))
+      .call<val>("slice");
+}
+
+// Embind copies a Uint8Array argument into a std::string.
+val LoadModel(const std::string& bytes, const std::string& name) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  return Outcome(s->LoadModel(bytes.data(), bytes.size(), name));
+}
+
+val LoadDemo(const std::string& name, double seed) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  if (!(seed >= 0 && seed <= 9007199254740991.0))
+    return Outcome(InvalidArgument("loadDemo: seed ", seed, " is not an integer in [0, 2^53)"));
+  Result<DemoModel> m = ParseDemoModel(name);
+  if (!m.ok()) return Outcome(m.status());
+  return Outcome(s->LoadDemoModel(m.value(), static_cast<uint64_t>(seed)));
+}
+
+val SetData(const std::string& role, const std::string& images, const std::string& labels,
+            int num_classes) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<DataRole> r = ParseDataRole(role);
+  if (!r.ok()) return Outcome(r.status());
+  return Outcome(SetDataFromBytes(*s, r.value(), images, labels, num_classes, role));
+}
+
+// `input` holds the float32 values' bytes (api.js passes a byte view of the Float32Array).
+val Run(const std::string& input, bool int8) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  std::vector<float> values(input.size() / sizeof(float));
+  std::memcpy(values.data(), input.data(), values.size() * sizeof(float));
+  RunOptions opt;
+  opt.int8 = int8;
+  Result<std::vector<float>> out = RunConcatenated(*s, values.data(), values.size(), opt);
+  if (!out.ok()) return Outcome(out.status());
+  return WithValue(CopyFloats(out.value()));
+}
+
+val Evaluate(const std::string& role, double max_samples, bool int8) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<DataRole> r = ParseDataRole(role);
+  if (!r.ok()) return Outcome(r.status());
+  if (!(max_samples >= -1 && max_samples <= 1e15))
+    return Outcome(InvalidArgument("evaluate: maxSamples ", max_samples, " must be -1 (all) or >= 0"));
+  RunOptions opt;
+  opt.int8 = int8;
+  Result<EvalSummary> e = s->Evaluate(r.value(), static_cast<int64_t>(max_samples), 256, opt);
+  if (!e.ok()) return Outcome(e.status());
+  val v = val::object();
+  v.set("samples", static_cast<double>(e.value().samples));
+  v.set("correct", static_cast<double>(e.value().correct));
+  v.set("accuracy", e.value().accuracy);
+  v.set("loss", e.value().loss);
+  return WithValue(v);
+}
+
+val BuiltinModels() {
+  val out = val::array();
+  for (const std::string& n : ListBuiltinModels(kModelsDir)) out.call<void>("push", n);
+  return out;
+}
+
+val LoadBuiltinModelByName(const std::string& name) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  return Outcome(LoadBuiltinModel(*s, kModelsDir, name));
+}
+
+val LoadBuiltinDataForRole(const std::string& role) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<DataRole> r = ParseDataRole(role);
+  if (!r.ok()) return Outcome(r.status());
+  return Outcome(LoadBuiltinData(*s, r.value(), kDataDir));
+}
+
+std::string State() {
+  Session* s = ApiSession();
+  return s != nullptr ? SessionStateJson(*s) : std::string("null");
+}
+
+val ExportOnnx() {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<std::string> bytes = s->ExportOnnx();
+  if (!bytes.ok()) return Outcome(bytes.status());
+  return WithValue(CopyBytes(bytes.value()));
+}
+
+}  // namespace
+}  // namespace qp::jsapi
+
+EMSCRIPTEN_BINDINGS(qplay_api) {
+  using namespace qp::jsapi;
+  emscripten::function("apiLoadModel", &LoadModel);
+  emscripten::function("apiLoadDemo", &LoadDemo);
+  emscripten::function("apiSetData", &SetData);
+  emscripten::function("apiRun", &Run);
+  emscripten::function("apiEvaluate", &Evaluate);
+  emscripten::function("apiState", &State);
+  emscripten::function("apiBuiltinModels", &BuiltinModels);
+  emscripten::function("apiLoadBuiltinModel", &LoadBuiltinModelByName);
+  emscripten::function("apiLoadBuiltinData", &LoadBuiltinDataForRole);
+  emscripten::function("apiExportOnnx", &ExportOnnx);
+}
