@@ -32,6 +32,7 @@ Status Session::Install(Graph graph, const std::string& name) {
   int8_plans_.clear();
   model_name_ = name;
   trainer_.reset();
+  quant_.reset();
   return Status::Ok();
 }
 
@@ -231,6 +232,7 @@ Status Session::CommitTraining() {
   executor_ = std::make_unique<Executor>(std::move(exec));
   int8_plans_.clear();
   trainer_.reset();
+  quant_.reset();
   return Status::Ok();
 }
 

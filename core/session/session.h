@@ -22,6 +22,10 @@
 #include "core/session/demo_models.h"
 #include "core/session/model_info.h"
 #include "core/train/trainer.h"
+#include "core/workflows/calibrate.h"
+#include "core/workflows/qdq_export.h"
+#include "core/workflows/quant_config.h"
+#include "core/workflows/simulate.h"
 
 namespace qp {
 
@@ -102,7 +106,50 @@ class Session {
   Status CommitTraining();
   void AbandonTraining();
 
+  // ---- quantization (PTQ; logic in core/workflows, implemented in session_quant.cc) ----------
+  // The flow: SetQuantConfig (or SetQuantPreset) -> StartCalibration -> CalibrateStep until it
+  // returns 1.0 (or CancelCalibration / stop early) -> Quantize -> EvaluateQuantized / ExportQdq /
+  // QuantParamsJson / SimIntReport. Changing the model clears all of it. Each call validates first
+  // and changes nothing on error.
+  // Parses and validates the JSON config against the current model and plans the quantizers.
+  Status SetQuantConfig(const std::string& json);
+  Status SetQuantConfig(const workflows::QuantConfig& config);
+  Status SetQuantPreset(const std::string& preset);
+  // nullptr until a config is set.
+  const workflows::QuantConfig* quant_config() const;
+  const workflows::QuantPlan* quant_plan() const;
+  // Starts a calibration pass over the calibration data (the test data if none has that role is
+  // NOT used: FailedPrecondition).
+  Status StartCalibration(const workflows::CalibrationOptions& options = {});
+  // One batch; the progress fraction after it (1.0 = all batches done).
+  Result<double> CalibrateStep();
+  void CancelCalibration();
+  bool calibrating() const;
+  double calibration_progress() const;
+  // Parameters from the batches seen so far (>= 1): the session's quantized model. Ends calibration.
+  Status Quantize();
+  // nullptr until Quantize succeeded.
+  const workflows::QuantizedModel* quantized_model() const;
+  // Replaces the quantized model (e.g. after QAT); its plan must belong to the current model.
+  Status SetQuantizedModel(workflows::QuantizedModel model);
+  // Accuracy of the float prepared graph, the fake-quant simulation, or the int8 kernels.
+  Result<EvalSummary> EvaluateQuantized(workflows::ExecMode mode, DataRole role = DataRole::kTest,
+                                        int64_t max_samples = -1, int64_t batch = 256,
+                                        const RunOptions& run = {}) const;
+  // Runs the quantized model on one input batch.
+  Result<std::vector<Tensor>> RunQuantized(workflows::ExecMode mode, const Tensor& input,
+                                           const RunOptions& run = {}) const;
+  Result<std::string> ExportQdq(workflows::QdqLayout layout) const;
+  Result<std::string> QuantParamsJson() const;
+  // Simulation vs int8 per activation site on the first `samples` of `role` data.
+  Result<workflows::SimIntReport> SimIntReport(DataRole role = DataRole::kTest,
+                                               int64_t samples = 256) const;
+
  private:
+  struct QuantState;
+  QuantState& Quant();
+  Result<const workflows::QuantizedRunner*> Runner(const RunOptions& run) const;
+
   Status Install(Graph graph, const std::string& name);
   // The dataset's images reshaped to the model's first input ([n, ...sample dims]).
   Result<Tensor> AdaptImages(const Tensor& images, int64_t start, int64_t count) const;
@@ -114,6 +161,9 @@ class Session {
   mutable std::map<int8::Backend, std::unique_ptr<int8::Int8Executor>> int8_plans_;
   std::unique_ptr<data::Dataset> data_[3];
   std::unique_ptr<train::Trainer> trainer_;
+  // Quantization config, plan, calibration and quantized model (session_quant.cc); reset with the
+  // model.
+  std::shared_ptr<QuantState> quant_;  // shared_ptr: QuantState is incomplete here
 };
 
 }  // namespace qp

@@ -1,0 +1,165 @@
+// Session: the quantization calls (declared in session.h). Logic-thin: everything is in
+// core/workflows; here only state handling, so a failed call leaves the session as it was.
+#include <algorithm>
+
+#include "core/session/session.h"
+#include "core/workflows/plan.h"
+
+namespace qp {
+
+struct Session::QuantState {
+  std::optional<workflows::QuantConfig> config;
+  std::optional<workflows::QuantPlan> plan;
+  std::unique_ptr<workflows::Calibrator> calibrator;
+  std::optional<workflows::QuantizedModel> model;
+  // Runners per int8 backend, built lazily from `model`.
+  mutable std::map<int8::Backend, std::unique_ptr<workflows::QuantizedRunner>> runners;
+};
+
+Session::QuantState& Session::Quant() {
+  if (!quant_) quant_ = std::make_shared<QuantState>();
+  return *quant_;
+}
+
+Status Session::SetQuantConfig(const std::string& json) {
+  if (!has_model()) return FailedPrecondition("quantization config: no model is loaded");
+  QP_ASSIGN_OR_RETURN(workflows::QuantConfig c, workflows::ParseQuantConfig(json, nullptr));
+  return SetQuantConfig(c);
+}
+
+Status Session::SetQuantPreset(const std::string& preset) {
+  QP_ASSIGN_OR_RETURN(workflows::QuantConfig c, workflows::PresetConfig(preset));
+  return SetQuantConfig(c);
+}
+
+Status Session::SetQuantConfig(const workflows::QuantConfig& config) {
+  if (!has_model()) return FailedPrecondition("quantization config: no model is loaded");
+  // Layer names refer to the prepared graph (BatchNorms folded away).
+  QP_ASSIGN_OR_RETURN(workflows::QuantPlan plan, workflows::PrepareAndPlan(graph(), config));
+  QuantState& q = Quant();
+  q.config = config;
+  q.plan = std::move(plan);
+  q.calibrator.reset();
+  q.model.reset();
+  q.runners.clear();
+  return Status::Ok();
+}
+
+const workflows::QuantConfig* Session::quant_config() const {
+  return quant_ && quant_->config ? &*quant_->config : nullptr;
+}
+const workflows::QuantPlan* Session::quant_plan() const {
+  return quant_ && quant_->plan ? &*quant_->plan : nullptr;
+}
+
+Status Session::StartCalibration(const workflows::CalibrationOptions& options) {
+  if (!quant_plan()) return FailedPrecondition("calibration: set a quantization config first");
+  const data::Dataset* ds = dataset(DataRole::kCalibration);
+  if (!ds) return FailedPrecondition("calibration: no calibration data is loaded");
+  QP_ASSIGN_OR_RETURN(std::unique_ptr<workflows::Calibrator> c,
+                      workflows::Calibrator::Create(*quant_->plan, ds, options));
+  quant_->calibrator = std::move(c);
+  return Status::Ok();
+}
+
+Result<double> Session::CalibrateStep() {
+  if (!calibrating()) return FailedPrecondition("calibration step: calibration has not been started");
+  return quant_->calibrator->Step();  // the Calibrator keeps its statistics on a failed step
+}
+
+void Session::CancelCalibration() {
+  if (quant_) quant_->calibrator.reset();
+}
+
+bool Session::calibrating() const { return quant_ && quant_->calibrator != nullptr; }
+
+double Session::calibration_progress() const {
+  return calibrating() ? quant_->calibrator->progress() : 0.0;
+}
+
+Status Session::Quantize() {
+  if (!calibrating()) return FailedPrecondition("quantize: calibrate first (StartCalibration, CalibrateStep)");
+  QP_ASSIGN_OR_RETURN(workflows::QuantizedModel m, quant_->calibrator->Finish());
+  quant_->model = std::move(m);
+  quant_->runners.clear();
+  quant_->calibrator.reset();
+  return Status::Ok();
+}
+
+const workflows::QuantizedModel* Session::quantized_model() const {
+  return quant_ && quant_->model ? &*quant_->model : nullptr;
+}
+
+Status Session::SetQuantizedModel(workflows::QuantizedModel model) {
+  if (!has_model()) return FailedPrecondition("set quantized model: no model is loaded");
+  if (model.plan.graph.inputs.size() != graph().inputs.size() ||
+      model.plan.graph.outputs.size() != graph().outputs.size())
+    return InvalidArgument("set quantized model: its graph's inputs/outputs do not match the model's");
+  for (const workflows::QuantSite& s : model.plan.sites)
+    if (!model.Params(s.tensor))
+      return InvalidArgument("set quantized model: site '", s.tensor, "' has no parameters");
+  QuantState& q = Quant();
+  q.config = model.plan.config;
+  q.plan = model.plan;
+  q.model = std::move(model);
+  q.runners.clear();
+  return Status::Ok();
+}
+
+Result<const workflows::QuantizedRunner*> Session::Runner(const RunOptions& run) const {
+  if (!quantized_model()) return FailedPrecondition("quantized run: quantize the model first");
+  const std::vector<int8::Backend> available = int8::AvailableBackends();
+  const int8::Backend backend = run.backend ? *run.backend : available.back();
+  if (std::find(available.begin(), available.end(), backend) == available.end())
+    return Unimplemented("int8 backend '", kernels::IsaName(backend), "' is not available in this build");
+  auto it = quant_->runners.find(backend);
+  if (it == quant_->runners.end()) {
+    QP_ASSIGN_OR_RETURN(std::unique_ptr<workflows::QuantizedRunner> r,
+                        workflows::QuantizedRunner::Create(*quant_->model, backend));
+    it = quant_->runners.emplace(backend, std::move(r)).first;
+  }
+  return it->second.get();
+}
+
+Result<std::vector<Tensor>> Session::RunQuantized(workflows::ExecMode mode, const Tensor& input,
+                                                  const RunOptions& run) const {
+  QP_ASSIGN_OR_RETURN(const workflows::QuantizedRunner* r, Runner(run));
+  return r->Run(mode, input);
+}
+
+Result<EvalSummary> Session::EvaluateQuantized(workflows::ExecMode mode, DataRole role,
+                                               int64_t max_samples, int64_t batch,
+                                               const RunOptions& run) const {
+  QP_ASSIGN_OR_RETURN(const workflows::QuantizedRunner* r, Runner(run));
+  const data::Dataset* ds = dataset(role);
+  if (!ds) return FailedPrecondition("evaluate: no ", DataRoleName(role), " data is loaded");
+  QP_ASSIGN_OR_RETURN(workflows::AccuracyResult a,
+                      workflows::EvaluateAccuracy(*r, mode, *ds, max_samples, batch));
+  EvalSummary s;
+  s.samples = a.samples;
+  s.correct = a.correct;
+  s.accuracy = a.accuracy;
+  s.loss = a.loss;
+  return s;
+}
+
+Result<std::string> Session::ExportQdq(workflows::QdqLayout layout) const {
+  if (!quantized_model()) return FailedPrecondition("QDQ export: quantize the model first");
+  return workflows::ExportQdqOnnx(*quant_->model, layout);
+}
+
+Result<std::string> Session::QuantParamsJson() const {
+  if (!quantized_model()) return FailedPrecondition("quantization params: quantize the model first");
+  return workflows::QuantParamsToJson(*quant_->model);
+}
+
+Result<workflows::SimIntReport> Session::SimIntReport(DataRole role, int64_t samples) const {
+  QP_ASSIGN_OR_RETURN(const workflows::QuantizedRunner* r, Runner({}));
+  const data::Dataset* ds = dataset(role);
+  if (!ds) return FailedPrecondition("sim vs int8 report: no ", DataRoleName(role), " data is loaded");
+  if (samples < 1) return InvalidArgument("sim vs int8 report: samples ", samples, " must be >= 1");
+  QP_ASSIGN_OR_RETURN(data::Dataset b, data::SliceDataset(*ds, 0, std::min(samples, ds->size())));
+  return workflows::CompareSimulatedToInt8(*r, b.images);
+}
+
+}  // namespace qp
