@@ -96,6 +96,10 @@ class Trainer {
   Result<EvalResult> Evaluate(const data::Dataset& ds, int64_t batch_size = 256);
 
   void SetHook(std::shared_ptr<TensorHook> hook) { hook_ = std::move(hook); }
+  // Switches BatchNormalization between batch statistics and frozen running statistics from the
+  // next step on (QAT freezes BN after a chosen step); see TrainerOptions::bn_batch_statistics.
+  void set_bn_batch_statistics(bool on) { options_.bn_batch_statistics = on; }
+  bool bn_batch_statistics() const { return options_.bn_batch_statistics; }
   const std::vector<StepResult>& history() const { return history_; }
   int64_t steps() const { return step_; }
   const Graph& graph() const { return graph_; }

@@ -1,0 +1,2 @@
+# QAT and analysis tests (included by tests/workflows/CMakeLists.txt).
+target_sources(qp_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/qat_test.cc)
