@@ -60,6 +60,7 @@ Module['qplayApi'] = (function () {
       if (!(input instanceof Float32Array)) throw new TypeError('qplay.run: input must be a Float32Array, got ' + kind(input));
       var o = needObject('run', options);
       var b = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+      if (o['mode'] !== undefined) return value(Module['apiRunQuantized'](b, needString('run', 'options.mode', o['mode'])));
       return value(Module['apiRun'](b, !!o['int8']));
     },
     evaluate: function (options) {
@@ -67,7 +68,23 @@ Module['qplayApi'] = (function () {
       var role = o['role'] === undefined ? 'test' : needString('evaluate', 'options.role', o['role']);
       var max = o['maxSamples'] === undefined ? -1 : o['maxSamples'];
       if (typeof max !== 'number') throw new TypeError('qplay.evaluate: options.maxSamples must be a number, got ' + kind(max));
+      if (o['mode'] !== undefined) return value(Module['apiEvaluateQuantized'](needString('evaluate', 'options.mode', o['mode']), role, max));
       return value(Module['apiEvaluate'](role, max, !!o['int8']));
+    },
+    setConfig: function (config) {
+      var text = typeof config === 'string' ? config : JSON.stringify(needObject('setConfig', config));
+      return outcome(Module['apiSetConfig'](text));
+    },
+    getConfig: function () { return JSON.parse(Module['apiState']())['quant']['config']; },
+    calibrate: function (options) {
+      var o = needObject('calibrate', options);
+      var bs = o['batchSize'] === undefined ? 64 : o['batchSize'];
+      var mb = o['maxBatches'] === undefined ? 0 : o['maxBatches'];
+      if (typeof bs !== 'number' || typeof mb !== 'number') throw new TypeError('qplay.calibrate: batchSize and maxBatches must be numbers');
+      return outcome(Module['apiCalibrate'](bs, mb));
+    },
+    exportQDQ: function (layout) {
+      return value(Module['apiExportQdq'](layout === undefined ? 'ort' : needString('exportQDQ', 'layout', layout)));
     },
     state: function () { return JSON.parse(Module['apiState']()); },
     exportOnnx: function () { return value(Module['apiExportOnnx']()); },

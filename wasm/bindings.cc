@@ -14,6 +14,7 @@
 #include "core/session/demo_models.h"
 #include "core/session/session.h"
 #include "core/session/session_io.h"
+#include "core/workflows/qdq_export.h"
 #include "wasm/api_session.h"
 
 namespace qp::jsapi {
@@ -130,6 +131,66 @@ val LoadBuiltinDataForRole(const std::string& role) {
   return Outcome(LoadBuiltinData(*s, r.value(), kDataDir));
 }
 
+// ---- PTQ (Session's quantization calls) ----
+val SetConfig(const std::string& json) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  return Outcome(s->SetQuantConfig(json));
+}
+
+val Calibrate(double batch_size, double max_batches) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  if (!(batch_size >= 1 && batch_size <= 1e6) || !(max_batches >= 0 && max_batches <= 1e12))
+    return Outcome(InvalidArgument("calibrate: batchSize ", batch_size, " must be in 1..1e6 and maxBatches ",
+                                   max_batches, " >= 0 (0: all)"));
+  workflows::CalibrationOptions opt;
+  opt.batch_size = static_cast<int64_t>(batch_size);
+  opt.max_batches = static_cast<int64_t>(max_batches);
+  return Outcome(CalibrateAndQuantize(*s, opt));
+}
+
+val RunQuantized(const std::string& input, const std::string& mode) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<workflows::ExecMode> m = ParseExecMode(mode);
+  if (!m.ok()) return Outcome(m.status());
+  std::vector<float> values(input.size() / sizeof(float));
+  std::memcpy(values.data(), input.data(), values.size() * sizeof(float));
+  Result<std::vector<float>> out = RunQuantizedConcatenated(*s, m.value(), values.data(), values.size());
+  if (!out.ok()) return Outcome(out.status());
+  return WithValue(CopyFloats(out.value()));
+}
+
+val EvaluateQuantized(const std::string& mode, const std::string& role, double max_samples) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<workflows::ExecMode> m = ParseExecMode(mode);
+  if (!m.ok()) return Outcome(m.status());
+  Result<DataRole> r = ParseDataRole(role);
+  if (!r.ok()) return Outcome(r.status());
+  if (!(max_samples >= -1 && max_samples <= 1e15))
+    return Outcome(InvalidArgument("evaluate: maxSamples ", max_samples, " must be -1 (all) or >= 0"));
+  Result<EvalSummary> e = s->EvaluateQuantized(m.value(), r.value(), static_cast<int64_t>(max_samples));
+  if (!e.ok()) return Outcome(e.status());
+  val v = val::object();
+  v.set("samples", static_cast<double>(e.value().samples));
+  v.set("correct", static_cast<double>(e.value().correct));
+  v.set("accuracy", e.value().accuracy);
+  v.set("loss", e.value().loss);
+  return WithValue(v);
+}
+
+val ExportQdq(const std::string& layout) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<workflows::QdqLayout> l = workflows::ParseQdqLayout(layout);
+  if (!l.ok()) return Outcome(l.status());
+  Result<std::string> bytes = s->ExportQdq(l.value());
+  if (!bytes.ok()) return Outcome(bytes.status());
+  return WithValue(CopyBytes(bytes.value()));
+}
+
 std::string State() {
   Session* s = ApiSession();
   return s != nullptr ? SessionStateJson(*s) : std::string("null");
@@ -158,4 +219,9 @@ EMSCRIPTEN_BINDINGS(qplay_api) {
   emscripten::function("apiLoadBuiltinModel", &LoadBuiltinModelByName);
   emscripten::function("apiLoadBuiltinData", &LoadBuiltinDataForRole);
   emscripten::function("apiExportOnnx", &ExportOnnx);
+  emscripten::function("apiSetConfig", &SetConfig);
+  emscripten::function("apiCalibrate", &Calibrate);
+  emscripten::function("apiRunQuantized", &RunQuantized);
+  emscripten::function("apiEvaluateQuantized", &EvaluateQuantized);
+  emscripten::function("apiExportQdq", &ExportQdq);
 }

@@ -13,9 +13,21 @@ export interface Outcome {
   message: string;
 }
 
+export type ExecMode = 'float' | 'simulated' | 'int8';
+
 export interface RunOptions {
-  /** Run the int8 kernels of a quantized (QDQ) model instead of the fp32 reference. */
+  /** Run the int8 kernels of a model that is QDQ already, instead of the fp32 reference. */
   int8?: boolean;
+  /** Run the session's quantized model (after setConfig + calibrate): its prepared float graph,
+   *  the fake-quant simulation, or the int8 kernels. Overrides `int8`. */
+  mode?: ExecMode;
+}
+
+export interface CalibrateOptions {
+  /** samples per calibration batch (default 64) */
+  batchSize?: number;
+  /** stop after this many batches (default 0: the whole calibration set) */
+  maxBatches?: number;
 }
 
 export interface EvaluateOptions {
@@ -24,6 +36,8 @@ export interface EvaluateOptions {
   /** At most this many samples (default -1: all). */
   maxSamples?: number;
   int8?: boolean;
+  /** Evaluate the session's quantized model in this mode (see RunOptions.mode). */
+  mode?: ExecMode;
 }
 
 export type DataRole = 'train' | 'calibration' | 'test';
@@ -74,6 +88,16 @@ export interface SessionState {
     active: boolean;
     history: { step: number; epoch: number; loss: number; accuracy: number; lr: number }[];
   };
+  quant: {
+    /** the complete config (core/workflows/README.md), null before setConfig */
+    config: object | null;
+    calibrating: boolean;
+    /** calibration progress in [0, 1] */
+    progress: number;
+    quantized: boolean;
+    /** per-site scales and zero points after calibrate(), else null */
+    params: object | null;
+  };
 }
 
 export interface QplayApi {
@@ -101,6 +125,17 @@ export interface QplayApi {
   state(): SessionState;
   /** The current float model (trained weights included) as ONNX bytes (opset >= 13). Throws on error. */
   exportOnnx(): Uint8Array;
+  /** Quantization config: JSON text or object, {"preset": "int8", "weights": {...}, "activations":
+   *  {...}, "layers": {"conv1": {"skip": true}}} (core/workflows/README.md). Validated against the
+   *  model; clears calibration. */
+  setConfig(config: string | object): Outcome;
+  /** The complete config in effect (every field written), or null. */
+  getConfig(): object | null;
+  /** Calibrates on the "calibration" data and quantizes (the session then has a quantized model). */
+  calibrate(options?: CalibrateOptions): Outcome;
+  /** The quantized model as a QDQ ONNX file, laid out as ONNX Runtime ("ort", default) or TensorRT
+   *  ("trt") expect. Throws on error (not quantized, bits != 8, ...). */
+  exportQDQ(layout?: 'ort' | 'trt'): Uint8Array;
 }
 
 /** The CommonJS node build's export. */

@@ -10,6 +10,7 @@
 
 #include "core/data/dataset.h"
 #include "core/data/fashion_mnist.h"
+#include "core/workflows/quant_config.h"
 
 namespace qp {
 namespace {
@@ -168,6 +169,22 @@ void AppendTraining(std::string& out, const Session& s) {
   out += "]}";
 }
 
+void AppendQuant(std::string& out, const Session& s) {
+  out += "{\"config\":";
+  const workflows::QuantConfig* c = s.quant_config();
+  out += c != nullptr ? workflows::QuantConfigToJson(*c) : std::string("null");
+  out += ",\"calibrating\":";
+  out += s.calibrating() ? "true" : "false";
+  out += ",\"progress\":";
+  AppendNumber(out, s.calibration_progress());
+  out += ",\"quantized\":";
+  out += s.quantized_model() != nullptr ? "true" : "false";
+  out += ",\"params\":";
+  Result<std::string> params = s.QuantParamsJson();
+  out += params.ok() ? params.value() : std::string("null");
+  out += '}';
+}
+
 }  // namespace
 
 Result<DataRole> ParseDataRole(const std::string& name) {
@@ -220,6 +237,67 @@ Status LoadBuiltinData(Session& session, DataRole role, const std::string& dir) 
   return session.SetData(role, std::move(ds).value());
 }
 
+Status CalibrateAndQuantize(Session& session, const workflows::CalibrationOptions& options) {
+  QP_RETURN_IF_ERROR(session.StartCalibration(options));
+  double progress = 0;
+  while (progress < 1.0) {
+    Result<double> p = session.CalibrateStep();
+    if (!p.ok()) {
+      session.CancelCalibration();
+      return p.status();
+    }
+    if (!(p.value() > progress)) break;  // no progress: stop rather than loop (Quantize checks)
+    progress = p.value();
+  }
+  return session.Quantize();
+}
+
+Result<workflows::ExecMode> ParseExecMode(const std::string& name) {
+  for (workflows::ExecMode m : {workflows::ExecMode::kFloat, workflows::ExecMode::kSimulated,
+                                workflows::ExecMode::kInt8}) {
+    if (name == workflows::ExecModeName(m)) return m;
+  }
+  return InvalidArgument("execution mode '", name, "' is unknown; use float, simulated or int8");
+}
+
+namespace {
+std::vector<float> Concatenate(const std::vector<Tensor>& outs) {
+  size_t total = 0;
+  for (const Tensor& t : outs) total += static_cast<size_t>(t.numel());
+  std::vector<float> flat;
+  flat.reserve(total);
+  for (const Tensor& t : outs) {
+    const std::vector<float> v = t.ToFloatVector();
+    flat.insert(flat.end(), v.begin(), v.end());
+  }
+  return flat;
+}
+}  // namespace
+
+Result<std::vector<float>> RunQuantizedConcatenated(const Session& session, workflows::ExecMode mode,
+                                                    const float* values, size_t count,
+                                                    const RunOptions& run) {
+  if (!session.has_model()) return FailedPrecondition("run: no model is loaded");
+  // The batch is inferred as in Session::RunFloat (which only runs the float model).
+  const ValueInfo& in = session.graph().inputs[0];
+  int64_t per = 1;
+  for (size_t i = 1; i < in.shape.size(); ++i) {
+    if (in.shape[i] < 0)
+      return InvalidArgument("run: input '", in.name, "' has an unknown dim ", i,
+                             " besides the batch; the batch cannot be inferred");
+    per *= in.shape[i];
+  }
+  if (in.shape.empty() || count == 0 || per == 0 || count % static_cast<size_t>(per) != 0)
+    return InvalidArgument("run: ", count, " input values are not a whole number of samples of ",
+                           per, " values (input '", in.name, "')");
+  Shape shape = in.shape;
+  shape[0] = static_cast<int64_t>(count) / per;
+  Tensor t(DType::kFloat32, shape);
+  std::copy(values, values + count, t.f32());
+  QP_ASSIGN_OR_RETURN(std::vector<Tensor> outs, session.RunQuantized(mode, t, run));
+  return Concatenate(outs);
+}
+
 Result<std::vector<float>> RunConcatenated(const Session& session, const float* values,
                                            size_t count, const RunOptions& run) {
   QP_ASSIGN_OR_RETURN(std::vector<Tensor> outs, session.RunFloat(values, count, run));
@@ -241,6 +319,8 @@ std::string SessionStateJson(const Session& session) {
   AppendData(out, session);
   out += ",\"training\":";
   AppendTraining(out, session);
+  out += ",\"quant\":";
+  AppendQuant(out, session);
   out += '}';
   return out;
 }

@@ -32,6 +32,17 @@ Status LoadBuiltinModel(Session& session, const std::string& dir, const std::str
 // for the calibration and train roles.
 Status LoadBuiltinData(Session& session, DataRole role, const std::string& dir);
 
+// PTQ calibration in one call: StartCalibration, CalibrateStep until every batch is seen, Quantize.
+// (Front ends that draw frames between steps call the Session's stepwise methods instead.)
+Status CalibrateAndQuantize(Session& session, const workflows::CalibrationOptions& options);
+
+// Session::RunQuantized (fake-quant simulation, int8 kernels, or the prepared float graph) on a
+// flat first input, every output flattened and concatenated.
+Result<std::vector<float>> RunQuantizedConcatenated(const Session& session, workflows::ExecMode mode,
+                                                    const float* values, size_t count,
+                                                    const RunOptions& run = {});
+Result<workflows::ExecMode> ParseExecMode(const std::string& name);
+
 // Session::RunFloat with every output flattened and concatenated in graph output order.
 Result<std::vector<float>> RunConcatenated(const Session& session, const float* values,
                                            size_t count, const RunOptions& run = {});
@@ -39,7 +50,9 @@ Result<std::vector<float>> RunConcatenated(const Session& session, const float* 
 // A JSON snapshot of the session (schema in wasm/qplay.d.ts, `SessionState`):
 // {"model": null | {name, opset, inputs, outputs, layers, params, macs},
 //  "data": {"train"|"calibration"|"test": null | {samples, numClasses, sampleShape}},
-//  "training": {active, history: [{step, epoch, loss, accuracy, lr}]}}.
+//  "training": {active, history: [{step, epoch, loss, accuracy, lr}]},
+//  "quant": {config: null | <QuantConfigToJson>, calibrating, progress, quantized,
+//            params: null | <QuantParamsJson>}}.
 // Non-finite numbers are written as null.
 std::string SessionStateJson(const Session& session);
 

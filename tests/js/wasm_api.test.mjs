@@ -253,3 +253,51 @@ test('builtinModels lists models/*.onnx; each loads and runs like onnxruntime-no
   assert.equal(d.ok, false);
   assert.match(d.message, /subset/);
 });
+
+test('setConfig + calibrate + exportQDQ: ORT runs the exported QDQ model like run({mode: "int8"}); bad configs are refused', async () => {
+  const file = path.join(work, 'cnn.fp32.onnx');
+  assert.equal(qplay.loadModel(bytes(file), 'cnn.onnx').ok, true);
+  assert.throws(() => qplay.exportQDQ(), /quantiz/i, 'nothing to export before calibration');
+  const n = 64;
+  const pixels = new Uint8Array(n * 784);
+  let s = 5;
+  for (let i = 0; i < pixels.length; ++i) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; pixels[i] = s >>> 24; }
+  const labels = new Uint8Array(n).map((_, i) => i % 10);
+  assert.equal(qplay.setData('calibration', idx(0x08, [n, 28, 28], pixels), idx(0x08, [n], labels)).ok, true);
+  assert.equal(qplay.setData('test', idx(0x08, [n, 28, 28], pixels), idx(0x08, [n], labels)).ok, true);
+
+  const bad = qplay.setConfig('{"preset": "int8", "weights": {"bitz": 8}}');
+  assert.equal(bad.ok, false);
+  assert.match(bad.message, /bitz/);
+  assert.match(qplay.setConfig('{"preset": ').message, /line 1/);
+  assert.equal(qplay.getConfig(), null, 'a refused config sets nothing');
+  assert.deepEqual(qplay.setConfig({ preset: 'int8' }), { ok: true, message: '' });
+  assert.equal(qplay.getConfig().preset, 'int8');
+  assert.deepEqual(qplay.calibrate({ batchSize: 16 }), { ok: true, message: '' });
+  const st = qplay.state();
+  assert.equal(st.quant.quantized, true);
+  assert.ok(st.quant.params, 'quant params after calibration');
+
+  const qdq = qplay.exportQDQ('ort');
+  const qfile = path.join(work, 'cnn.api.qdq.onnx');
+  fs.writeFileSync(qfile, qdq);
+  const x = Float32Array.from(pixels.subarray(0, 4 * 784), (p) => p / 255);
+  const ours = qplay.run(x, { mode: 'int8' });
+  const sess = await ort.InferenceSession.create(qfile, { graphOptimizationLevel: 'all' });
+  const ref = (await sess.run({ [sess.inputNames[0]]: new ort.Tensor('float32', x, [4, 1, 28, 28]) }))[sess.outputNames[0]].data;
+  const distinct = [...new Set(ref)].sort((a, b) => a - b);
+  let quantum = Infinity;
+  for (let i = 1; i < distinct.length; ++i) quantum = Math.min(quantum, distinct[i] - distinct[i - 1]);
+  assert.equal(ours.length, ref.length);
+  // ORT's int8 execution of our export vs our int8 kernels: within one output quantum.
+  for (let i = 0; i < ref.length; ++i) assert.ok(Math.abs(ours[i] - ref[i]) <= quantum * 1.001, `int8 output ${i}: ${ours[i]} vs ORT ${ref[i]}`);
+  // The simulation is within a few quanta of the int8 kernels (rounding of intermediate sums).
+  const sim = qplay.run(x, { mode: 'simulated' });
+  const span = Math.max(...Array.from(ref, Math.abs));
+  for (let i = 0; i < ref.length; ++i) assert.ok(Math.abs(sim[i] - ours[i]) <= 0.05 * span + 4 * quantum, `sim vs int8 ${i}`);
+  const e = qplay.evaluate({ mode: 'int8' });
+  assert.equal(e.samples, n);
+  assert.throws(() => qplay.evaluate({ mode: 'fast' }), /fast/);
+  assert.throws(() => qplay.exportQDQ('tflite'), /tflite/);
+  assert.equal(qplay.calibrate({ batchSize: 0 }).ok, false);
+});
