@@ -57,7 +57,12 @@ EM_JS(void, qp_js_install_file_input, (), {
       (function(f) {
         if (f.size > kMaxBytes) { Module['fileTooLarge'](f.name, f.size); return; }
         f.arrayBuffer().then(function(buf) {
-          Module['fileDropped'](f.name, new Uint8Array(buf));
+          var bytes = new Uint8Array(buf);
+          // URL state / autosave (web/page_state.js) hash and store models before the session
+          // sees them.
+          var page = window['qplay'] && window['qplay']['page'];
+          if (page && page['noteFile']) page['noteFile'](f.name, bytes);
+          Module['fileDropped'](f.name, bytes);
         }).catch(function(e) { Module['fileTooLarge'](f.name, f.size); });
       })(files[i]);
     }

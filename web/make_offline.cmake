@@ -1,0 +1,33 @@
+# Writes the offline bundle: index.html with every <script src="X"></script> replaced by X's text
+# inline (X looked up in SCRIPT_DIRS, '|'-separated, first match wins). Run by web/CMakeLists.txt:
+#   cmake -DHTML=index.html -DSCRIPT_DIRS=dir1|dir2 -DOUT=qplay-offline.html -P make_offline.cmake
+# Inline text must not close the <script> element early: "</script" becomes "<\/script" (the
+# same string in JavaScript).
+foreach(v HTML SCRIPT_DIRS OUT)
+  if(NOT DEFINED ${v})
+    message(FATAL_ERROR "make_offline.cmake: -D${v}=... is required")
+  endif()
+endforeach()
+string(REPLACE "|" ";" _dirs "${SCRIPT_DIRS}")
+file(READ "${HTML}" _html)
+string(REGEX MATCHALL "<script[^>]* src=\"[^\"]+\"[^>]*></script>" _tags "${_html}")
+foreach(_tag ${_tags})
+  string(REGEX REPLACE ".* src=\"([^\"]+)\".*" "\\1" _src "${_tag}")
+  set(_file)
+  foreach(_d ${_dirs})
+    if(NOT _file AND EXISTS "${_d}/${_src}")
+      set(_file "${_d}/${_src}")
+    endif()
+  endforeach()
+  if(NOT _file)
+    message(FATAL_ERROR "make_offline.cmake: ${_src} (from ${_tag}) not found in ${SCRIPT_DIRS}")
+  endif()
+  file(READ "${_file}" _js)
+  string(REPLACE "</script" "<\\/script" _js "${_js}")
+  string(REPLACE "${_tag}" "<script>\n${_js}\n</script>" _html "${_html}")
+endforeach()
+string(FIND "${_html}" " src=\"" _left)
+if(NOT _left EQUAL -1)
+  message(FATAL_ERROR "make_offline.cmake: a script src is left in the offline page")
+endif()
+file(WRITE "${OUT}" "${_html}")
