@@ -25,12 +25,15 @@ Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 
 Status Session::Install(Graph graph, const std::string& name) {
+  auto unfolded = std::make_shared<const Graph>(graph);
   QP_ASSIGN_OR_RETURN(Executor exec, Executor::Create(std::move(graph)));
   if (exec.graph().inputs.empty())
     return InvalidArgument("model '", name, "' has no run-time input; a model needs at least one");
   executor_ = std::make_unique<Executor>(std::move(exec));
+  unfolded_ = std::move(unfolded);
   int8_plans_.clear();
   model_name_ = name;
+  ++model_generation_;
   trainer_.reset();
   quant_.reset();
   return Status::Ok();
@@ -119,7 +122,8 @@ Result<const int8::Int8Executor*> Session::Int8Plan(const RunOptions& run) const
   if (it == int8_plans_.end()) {
     int8::Int8Options o;
     o.backend = backend;
-    QP_ASSIGN_OR_RETURN(int8::Int8Executor plan, int8::Int8Executor::Create(graph(), o));
+    QP_ASSIGN_OR_RETURN(int8::Int8Executor plan,
+                        int8::Int8Executor::Create(unfolded_ ? *unfolded_ : graph(), o));
     it = int8_plans_.emplace(backend, std::make_unique<int8::Int8Executor>(std::move(plan))).first;
   }
   return it->second.get();
@@ -228,9 +232,12 @@ Status Session::CommitTraining() {
   if (!trainer_) return FailedPrecondition("commit training: training has not been started");
   Graph g = trainer_->graph();
   std::string name = model_name_;
+  auto unfolded = std::make_shared<const Graph>(g);
   QP_ASSIGN_OR_RETURN(Executor exec, Executor::Create(std::move(g)));
   executor_ = std::make_unique<Executor>(std::move(exec));
+  unfolded_ = std::move(unfolded);
   int8_plans_.clear();
+  ++model_generation_;
   trainer_.reset();
   quant_.reset();
   return Status::Ok();

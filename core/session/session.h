@@ -72,6 +72,9 @@ class Session {
 
   bool has_model() const { return executor_ != nullptr; }
   const std::string& model_name() const { return model_name_; }
+  // Incremented whenever the model changes (load, demo, SetGraph, committed training), so views
+  // that cache a description of it (UI panels) know when to refresh.
+  uint64_t model_generation() const { return model_generation_; }
   // Precondition: has_model().
   const Graph& graph() const;
   Result<ModelInfo> Info(int64_t batch = 1) const;
@@ -156,9 +159,13 @@ class Session {
 
   SessionOptions options_;
   std::string model_name_;
+  uint64_t model_generation_ = 0;
   std::unique_ptr<Executor> executor_;
   // Int8 plans per backend, built lazily from the current model; cleared when the model changes.
   mutable std::map<int8::Backend, std::unique_ptr<int8::Int8Executor>> int8_plans_;
+  // The model as installed, before the fp32 executor's constant folding: int8 plans are built from
+  // it (folding turns DequantizeLinear(int8 weights) into float constants, hiding the QDQ pattern).
+  std::shared_ptr<const Graph> unfolded_;
   std::unique_ptr<data::Dataset> data_[3];
   std::unique_ptr<train::Trainer> trainer_;
   // Quantization config, plan, calibration and quantized model (session_quant.cc); reset with the

@@ -104,10 +104,15 @@ TEST(Session, CorruptModelKeepsThePreviousOne) {
   EXPECT_NE(st.message().find("bad.onnx"), std::string::npos) << st.message();
   ASSERT_TRUE(s.has_model());
   EXPECT_EQ(s.model_name(), "mlp");
+  EXPECT_EQ(s.model_generation(), 1u) << "a failed load must not count as a model change";
   const std::vector<float> x = RandomImages(1, 2);
   EXPECT_TRUE(s.RunFloat(x.data(), x.size()).ok());
 
+  ASSERT_TRUE(s.LoadDemoModel(DemoModel::kCnn, 3).ok());
+  EXPECT_EQ(s.model_generation(), 2u);
+
   Session empty;
+  EXPECT_EQ(empty.model_generation(), 0u);
   EXPECT_EQ(empty.RunFloat(x.data(), x.size()).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(empty.Info().status().code(), StatusCode::kFailedPrecondition);
 }
