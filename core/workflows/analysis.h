@@ -1,0 +1,170 @@
+// Where precision is lost, on top of one calibration pass (CalibrationStats) and ptq's runners:
+//   PerLayerSqnr            float vs fake-quant vs integer kernels, per weight and activation site
+//   LayerSensitivity        quantize one layer only / all but one; rank by accuracy or output SQNR
+//   RangePrecisionSweep     bits x activation calibrator, globally and per layer, stepping (one
+//                           configuration per Step) with progress; CSV and JSON tables
+//   AnalyzeTensorClip       clipping vs rounding error at any clip value (from the histogram) and
+//                           the calibration samples that set the max (outlier attribution)
+//   MixedPrecisionWhatIf    model size in bits vs accuracy for per-layer weight-bit choices, with
+//                           the Pareto points (ParetoFront)
+// "Layers" are the plan's quantized nodes without the activations fused into them.
+// SQNR is 10 log10(sum ref^2 / sum (ref - test)^2) in dB (+inf when identical). "Output SQNR" is
+// that of the first graph output (logits) against the float model on the evaluation samples.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/data/dataset.h"
+#include "core/graph/graph.h"
+#include "core/quant/quantize.h"
+#include "core/workflows/calibrate.h"
+#include "core/workflows/quant_config.h"
+
+namespace qp::workflows {
+
+double SqnrDb(const float* ref, const float* test, int64_t n);
+
+// ---- Per-layer SQNR -------------------------------------------------------------------------------
+struct LayerSqnr {
+  std::string tensor;
+  std::string layer;
+  quant::QuantRole role = quant::QuantRole::kActivation;
+  int bits = 8;
+  double fake_quant_db = 0;  // weights: W vs FakeQuant(W); activations: float model vs simulation
+  // Integer kernels: weights: W vs the stored int8 codes dequantized; activations: float model vs
+  // the int8 execution's dequantized site values. NaN when the model is not all 8-bit.
+  double int8_db = std::numeric_limits<double>::quiet_NaN();
+};
+// Sites that share parameters (pass-through) are listed once, under their own tensor.
+Result<std::vector<LayerSqnr>> PerLayerSqnr(const QuantizedModel& model, const Tensor& input);
+
+// ---- Evaluation context shared by the analyses ---------------------------------------------------
+// The float model, one calibration pass and the evaluation samples (first max_samples).
+struct AnalysisContext {
+  Graph float_graph;        // as given (PrepareAndPlan runs per configuration)
+  CalibrationStats stats;   // from a Calibrator over a plan of this graph with every layer quantized
+  data::Dataset eval;
+  Tensor float_logits;      // float model's first output on eval (filled by MakeAnalysisContext)
+};
+Result<AnalysisContext> MakeAnalysisContext(const Graph& float_graph, const CalibrationStats& stats,
+                                            const data::Dataset& eval, int64_t max_samples);
+
+struct ConfigResult {
+  double accuracy = 0;     // simulated (fake-quant) top-1
+  double output_sqnr = 0;  // dB, simulated logits vs float logits
+};
+// Plans `config` over the float graph, computes parameters from the context's statistics and
+// evaluates the simulation.
+Result<ConfigResult> EvaluateConfig(const AnalysisContext& ctx, const QuantConfig& config);
+
+// ---- Sensitivity ------------------------------------------------------------------------------------
+struct SensitivityRow {
+  std::string layer;
+  ConfigResult only;     // only this layer quantized (all others skipped)
+  ConfigResult all_but;  // every layer but this one quantized
+};
+struct SensitivityReport {
+  double float_accuracy = 0;
+  ConfigResult all;              // every layer quantized
+  std::vector<SensitivityRow> rows;  // ranked, most sensitive first
+};
+enum class RankBy { kAccuracy, kOutputSqnr };
+// Most sensitive first: the lowest "only" accuracy (or output SQNR); ties by the largest gain when
+// the layer is left float (all_but).
+Result<SensitivityReport> LayerSensitivity(const AnalysisContext& ctx, const QuantConfig& config,
+                                           RankBy rank = RankBy::kAccuracy);
+std::string SensitivityToString(const SensitivityReport& r);
+
+// ---- Range x precision sweep ----------------------------------------------------------------------
+struct CalibChoice {
+  CalibMethod method = CalibMethod::kMax;
+  double percentile = 99.99;
+  std::string Name() const;  // "max", "percentile_99.9", "mse", "entropy", "minmax"
+};
+std::vector<CalibChoice> DefaultSweepCalibrators();  // max, p99.9, p99.99, p99.999, mse, entropy
+
+struct SweepOptions {
+  std::vector<int> bits = {2, 3, 4, 5, 6, 7, 8};
+  std::vector<CalibChoice> calibrators = DefaultSweepCalibrators();
+  bool global = true;      // rows with every layer at (bits, calibrator)
+  bool per_layer = false;  // rows with one layer at (bits, calibrator), the others at the base
+};
+struct SweepRow {
+  std::string scope;  // "all" or the layer name
+  int bits = 8;
+  std::string calibrator;
+  double accuracy = 0;
+  double output_sqnr = 0;
+  std::string error;  // a configuration the math refuses (e.g. entropy at 2 bits): its Status text
+};
+
+// Weights take `bits` (with the base config's weight calibrator, max per channel by default);
+// activations take `bits` and the calibrator.
+class RangePrecisionSweep {
+ public:
+  // `ctx` must outlive the sweep. InvalidArgument for bits outside [2, 8], no calibrators.
+  static Result<std::unique_ptr<RangePrecisionSweep>> Create(const AnalysisContext* ctx,
+                                                             const QuantConfig& base,
+                                                             const SweepOptions& options);
+  // One configuration; returns the progress after it. FailedPrecondition when done.
+  Result<double> Step();
+  bool done() const { return next_ >= jobs_.size(); }
+  double progress() const;
+  size_t total() const { return jobs_.size(); }
+  const std::vector<SweepRow>& rows() const { return rows_; }
+
+ private:
+  struct Job {
+    std::string scope;
+    int bits;
+    CalibChoice calib;
+  };
+  RangePrecisionSweep() = default;
+  const AnalysisContext* ctx_ = nullptr;
+  QuantConfig base_;
+  std::vector<std::string> layers_;
+  std::vector<Job> jobs_;
+  size_t next_ = 0;
+  std::vector<SweepRow> rows_;
+};
+std::string SweepToCsv(const std::vector<SweepRow>& rows);   // scope,bits,calibrator,accuracy,output_sqnr_db,error
+std::string SweepToJson(const std::vector<SweepRow>& rows);  // {"rows": [{...}]}
+
+// ---- Clipping vs rounding, outliers ------------------------------------------------------------------
+struct TensorClipReport {
+  std::string tensor;
+  float amax = 0;
+  int bits = 8;
+  quant::ErrorSplit split;               // from the site's |x| histogram
+  std::vector<OutlierSample> outliers;   // calibration samples that set the max, largest first
+};
+// NotFound for a tensor without statistics; errors of HistogramErrorSplit (bits, amax) pass through.
+Result<TensorClipReport> AnalyzeTensorClip(const CalibrationStats& stats, const std::string& tensor,
+                                           float amax, int bits, bool is_unsigned = false);
+
+// ---- Mixed precision --------------------------------------------------------------------------------
+struct MixedPoint {
+  std::map<std::string, int> weight_bits;  // layer -> bits (layers not listed: base config)
+  int64_t size_bits = 0;                   // weights: sum of elements x bits (skipped: 32)
+  double accuracy = 0;
+  double output_sqnr = 0;
+  bool pareto = false;
+};
+// Every combination of `bit_options` over `layers` (capped at max_points; ResourceExhausted beyond).
+Result<std::vector<std::map<std::string, int>>> EnumerateBitChoices(
+    const std::vector<std::string>& layers, const std::vector<int>& bit_options, size_t max_points = 4096);
+// Evaluates each choice and marks the Pareto points (no other point is at most as large and at
+// least as accurate with one of the two strict).
+Result<std::vector<MixedPoint>> MixedPrecisionWhatIf(const AnalysisContext& ctx, const QuantConfig& base,
+                                                     const std::vector<std::map<std::string, int>>& choices);
+// Indices of the Pareto-optimal (size, accuracy) points: smaller size and higher accuracy are
+// better; duplicates of an optimal point are all optimal. O(n log n).
+std::vector<size_t> ParetoFront(const std::vector<std::pair<int64_t, double>>& size_accuracy);
+
+}  // namespace qp::workflows
