@@ -8,8 +8,11 @@
 
 #include "imgui.h"
 #include "web/json_writer.h"
+#include "web/panels/data_panel.h"
 #include "web/panels/model_panel.h"
+#include "web/panels/quantize_panel.h"
 #include "web/panels/quant_explorer.h"
+#include "web/platform_web.h"
 #include "web/test_hooks.h"
 
 namespace qp::web {
@@ -17,7 +20,8 @@ namespace {
 
 App* g_app = nullptr;
 constexpr size_t kMaxErrorsKept = 50;
-constexpr float kBaseFontPx = 15.0f;  // CSS pixels; the atlas is rasterised at 15 * dpr
+constexpr float kBaseFontPx = 15.0f;
+constexpr double kWorkBudgetMs = 25.0;  // per frame, for all panels' stepped work together  // CSS pixels; the atlas is rasterised at 15 * dpr
 
 void ReportErrorThunk(const Status& status, const char* where) {
   if (g_app != nullptr) g_app->ReportError(status, where);
@@ -45,8 +49,12 @@ App* App::Get() { return g_app; }
 
 App::App() {
   g_app = this;
+  // Tabs: the tensor explorer, then the workflow (model, data, quantize). Each file type has one
+  // accepting panel (labelled .npy / IDX: Data; other .npy: the explorer; .onnx: Model).
   panels_.push_back(std::make_unique<QuantExplorerPanel>());
-  panels_.push_back(std::make_unique<ModelPanel>());
+  panels_.push_back(std::make_unique<ModelPanel>(&session_));
+  panels_.push_back(std::make_unique<DataPanel>(&session_));
+  panels_.push_back(std::make_unique<QuantizePanel>(&session_));
 }
 
 void App::ApplyScale(float dpr) {
@@ -98,7 +106,10 @@ void App::SetFrameTiming(double frame_ms, double interval_ms, double ui_ms, doub
 
 bool App::WantsFrames() const {
   const ImGuiIO& io = ImGui::GetIO();
-  return io.WantTextInput || busy_frames_ > 0;  // a blinking text cursor, async arrivals
+  if (io.WantTextInput || busy_frames_ > 0) return true;  // a blinking text cursor, async arrivals
+  for (const auto& panel : panels_)
+    if (panel->Busy()) return true;  // stepped work in progress
+  return false;
 }
 
 void App::ReportError(const Status& status, const char* where) {
@@ -119,6 +130,14 @@ void App::Frame(float dpr, int width, int height) {
   ctx.dpr = dpr;
   ctx.frame = frame_;
   ctx.report_error = ReportErrorThunk;
+
+  // Stepped work first, within a share of the 50 ms frame budget (drawing and WebGL need the rest).
+  const double work_start = NowMs();
+  for (auto& panel : panels_) {
+    const double left = kWorkBudgetMs - (NowMs() - work_start);
+    if (left <= 0) break;
+    panel->Tick(ctx, left);
+  }
 
   DrawMenuBar();
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/session/session.h"
 #include "web/panel.h"
 
 namespace qp::web {
@@ -43,12 +44,15 @@ class App {
   std::string StateJson() const;
 
   static App* Get();  // the single instance (created by main.cc)
+  // The one Session of the page: every panel and the JS API (window.qplay) act on it.
+  Session& session() { return session_; }
 
  private:
   void DrawMenuBar();
   void DrawErrors();
   void DrawAbout();
 
+  Session session_;  // declared first: panels hold references to it
   std::vector<std::unique_ptr<Panel>> panels_;
   std::deque<ErrorEntry> errors_;  // most recent last; bounded
   long long error_count_ = 0;

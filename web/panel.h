@@ -28,6 +28,12 @@ class Panel {
   virtual const char* StateKey() const = 0;
   // Draws the panel's window (the app has set its position/size for the first use).
   virtual void Draw(FrameContext& ctx) = 0;
+  // Called every frame for every panel, visible or not, before any Draw: long work (calibration,
+  // evaluation, QAT) advances here in small steps within `budget_ms` so the frame stays short and
+  // the work goes on while another tab is shown.
+  virtual void Tick(FrameContext& ctx, double budget_ms) {}
+  // True while the panel has work in progress: the app then renders frames without input.
+  virtual bool Busy() const { return false; }
   // Writes this panel's state as one JSON value (an object).
   virtual void WriteState(JsonWriter& json) const = 0;
 

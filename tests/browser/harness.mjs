@@ -85,6 +85,10 @@ export async function itemRect(page, label) {
 // Clicks a widget by label at a relative position inside its rectangle (0.5, 0.5 = centre).
 export async function clickItem(page, label, fx = 0.5, fy = 0.5) {
   const r = await itemRect(page, label);
+  // Hover first and let a frame see it: a move and a press delivered between the same two frames
+  // can be lost (ImGui 1.86 has no input queue), e.g. when the previous click was elsewhere.
+  await page.mouse.move(r.x + r.w * fx, r.y + r.h * fy);
+  await waitFrames(page, 1);
   await page.mouse.click(r.x + r.w * fx, r.y + r.h * fy);
   await waitFrames(page, 2);
 }

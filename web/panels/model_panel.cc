@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "core/session/session_io.h"
 #include "imgui.h"
 #include "web/json_writer.h"
 #include "web/platform_web.h"
@@ -37,16 +38,22 @@ std::string Count(int64_t n) {
   return buf;
 }
 
+constexpr const char* kModelsDir = "/models";  // models/*.onnx, embedded by web/CMakeLists.txt
+
 }  // namespace
 
-ModelPanel::ModelPanel() {
-  // The panel opens with a model: the built-in CNN. A failure here is shown by Draw (no info).
-  (void)LoadDemo(AllDemoModels()[static_cast<size_t>(demo_index_)]);
+ModelPanel::ModelPanel(Session* session) : session_(*session) {
+  // The panel opens with a model: the trained CNN when the bundle has it, else the untrained CNN
+  // architecture. A failure here is shown by Draw (no info).
+  trained_ = ListBuiltinModels(kModelsDir);
+  const bool have_cnn = std::find(trained_.begin(), trained_.end(), "cnn") != trained_.end();
+  if (!have_cnn || !LoadTrained("cnn").ok()) (void)LoadDemo(AllDemoModels()[static_cast<size_t>(demo_index_)]);
 }
 
 Status ModelPanel::Describe() {
   QP_ASSIGN_OR_RETURN(ModelInfo info, session_.Info(1));
   info_ = std::move(info);
+  described_generation_ = session_.model_generation();
   return Status::Ok();
 }
 
@@ -54,6 +61,16 @@ Status ModelPanel::LoadDemo(DemoModel m) {
   const double start = NowMs();
   QP_RETURN_IF_ERROR(session_.LoadDemoModel(m, static_cast<uint64_t>(seed_)));
   QP_RETURN_IF_ERROR(Describe());
+  trained_selected_.clear();
+  load_ms_ = NowMs() - start;
+  return Status::Ok();
+}
+
+Status ModelPanel::LoadTrained(const std::string& name) {
+  const double start = NowMs();
+  QP_RETURN_IF_ERROR(LoadBuiltinModel(session_, kModelsDir, name));
+  QP_RETURN_IF_ERROR(Describe());
+  trained_selected_ = name;
   load_ms_ = NowMs() - start;
   return Status::Ok();
 }
@@ -69,6 +86,7 @@ Status ModelPanel::LoadFile(const std::string& name, const std::string& bytes) {
   const double start = NowMs();
   QP_RETURN_IF_ERROR(session_.LoadModel(bytes.data(), bytes.size(), name));
   QP_RETURN_IF_ERROR(Describe());
+  trained_selected_.clear();
   load_ms_ = NowMs() - start;
   return Status::Ok();
 }
@@ -76,11 +94,23 @@ Status ModelPanel::LoadFile(const std::string& name, const std::string& bytes) {
 void ModelPanel::Draw(FrameContext& ctx) {
   const float dpr = ctx.dpr;
   const std::vector<DemoModel>& demos = AllDemoModels();
-  ImGui::TextUnformatted("Built-in model");
+  if (!trained_.empty()) {
+    ImGui::TextUnformatted("Trained on Fashion-MNIST");
+    for (const std::string& name : trained_) {
+      ImGui::SameLine();
+      const std::string label = name + " (trained)";
+      if (ImGui::RadioButton(label.c_str(), trained_selected_ == name)) {
+        const Status st = LoadTrained(name);
+        if (!st.ok() && ctx.report_error) ctx.report_error(st, "load built-in model");
+      }
+    }
+  }
+  ImGui::TextUnformatted("Untrained architecture");
   ImGui::SameLine();
   for (size_t i = 0; i < demos.size(); ++i) {
     if (i > 0) ImGui::SameLine();
-    if (ImGui::RadioButton(DemoModelName(demos[i]), demo_index_ == static_cast<int>(i))) {
+    const bool selected = trained_selected_.empty() && demo_index_ == static_cast<int>(i);
+    if (ImGui::RadioButton(DemoModelName(demos[i]), selected)) {
       demo_index_ = static_cast<int>(i);
       const Status st = LoadDemo(demos[i]);
       if (!st.ok() && ctx.report_error) ctx.report_error(st, "load demo model");
@@ -90,6 +120,11 @@ void ModelPanel::Draw(FrameContext& ctx) {
   if (ImGui::Button("Open .onnx...")) OpenFilePicker(".onnx");
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Or drop an .onnx file anywhere on the page.");
 
+  // The model may have changed elsewhere (the JS API, training): describe it again.
+  if (session_.has_model() && described_generation_ != session_.model_generation()) {
+    const Status st = Describe();
+    if (!st.ok() && ctx.report_error) ctx.report_error(st, "describe model");
+  }
   if (!info_ || !session_.has_model()) {
     ImGui::TextDisabled("No model loaded.");
     return;
@@ -137,6 +172,10 @@ void ModelPanel::WriteState(JsonWriter& j) const {
   j.Field("loaded", session_.has_model());
   j.Field("name", session_.model_name());
   j.Field("demo", DemoModelName(AllDemoModels()[static_cast<size_t>(demo_index_)]));
+  j.Field("trained", trained_selected_);
+  j.Key("builtin").BeginArray();
+  for (const std::string& name : trained_) j.Value(name);
+  j.EndArray();
   j.Field("loadMs", load_ms_);
   if (info_) {
     j.Field("layers", static_cast<long long>(info_->layers.size()));

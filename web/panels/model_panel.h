@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/session/model_info.h"
 #include "core/session/session.h"
@@ -15,7 +16,8 @@ namespace qp::web {
 
 class ModelPanel : public Panel {
  public:
-  ModelPanel();
+  // The session is the app's (shared with the JS API and the other panels); not owned.
+  explicit ModelPanel(Session* session);
   const char* Title() const override { return "Model"; }
   const char* StateKey() const override { return "model"; }
   void Draw(FrameContext& ctx) override;
@@ -26,11 +28,17 @@ class ModelPanel : public Panel {
 
  private:
   Status LoadDemo(DemoModel m);
+  Status LoadTrained(const std::string& name);
   Status Describe();
 
-  Session session_;
+  Session& session_;
+  uint64_t described_generation_ = 0;  // the model generation info_ describes
   std::optional<ModelInfo> info_;
   int demo_index_ = 1;  // cnn
+  // Trained built-in models (models/*.onnx embedded at /models), names without ".onnx"; the
+  // selected one ("" when an untrained architecture or a dropped file is loaded).
+  std::vector<std::string> trained_;
+  std::string trained_selected_;
   int seed_ = 1;
   double load_ms_ = 0;
 };

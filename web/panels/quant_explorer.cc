@@ -506,7 +506,11 @@ bool QuantExplorerPanel::AcceptsFile(const std::string& name) const {
   if (n < 4) return false;
   std::string ext = name.substr(n - 4);
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".npy";
+  if (ext != ".npy") return false;
+  // Labelled data ("images" / "labels" in the name) is the Data panel's.
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("image") == std::string::npos && lower.find("label") == std::string::npos;
 }
 
 Status QuantExplorerPanel::LoadFile(const std::string& name, const std::string& bytes) {

@@ -1,0 +1,67 @@
+// Post-training quantization through the UI: the page opens with the trained CNN and the embedded
+// Fashion-MNIST subset; clicking Quantize > Calibrate calibrates, quantizes and evaluates the float
+// model, the fake-quant simulation and the int8 kernels on the 2,000 test images, in steps between
+// frames. Asserts the reported accuracies (float from the committed model, which
+// tests/js/models_golden.test.mjs ties to onnxruntime-node; int8 within a point of it, as 8-bit PTQ
+// of this CNN must be) and that the app's per-frame work stays within the 50 ms frame budget while
+// the work runs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEnv, openApp, state, waitFrames, clickItem, screenshot } from './harness.mjs';
+
+let env;
+before(async () => { env = await startEnv(); });
+after(async () => { await env?.close(); });
+
+test('PTQ of the built-in CNN through UI clicks reports float, simulated and int8 accuracy', async () => {
+  const { page, context, errors } = await openApp(env);
+  await waitFrames(page, 3);
+  let s = await state(page);
+  assert.equal(s.model.trained, 'cnn', 'the page opens with the trained CNN');
+  assert.equal(s.data.calibration, 1000, 'the embedded calibration subset');
+  assert.equal(s.data.test, 2000, 'the embedded test subset');
+
+  await clickItem(page, 'Data');
+  await waitFrames(page, 2);
+  await screenshot(page, 'data.png');
+
+  await clickItem(page, 'Quantize');
+  await waitFrames(page, 3);  // the tab switches in the frame after the click
+  s = await state(page);
+  assert.equal(s.quantize.config, 'int8');
+  assert.ok(s.quantize.sites > 0, 'the int8 preset places quantizers');
+  await clickItem(page, 'Calibrate');
+
+  // Poll while the work runs; the app's own per-frame work (state().recentUiMs) is what the page
+  // controls (SwiftShader's rasterisation of the canvas comes on top and is not asserted).
+  const uiMs = [];
+  let lastFrame = (await state(page)).frame;
+  let sawProgress = false;
+  const deadline = Date.now() + 240000;
+  for (;;) {
+    s = await state(page);
+    const fresh = Math.min(s.frame - lastFrame, s.recentUiMs.length);  // frames since the last poll
+    if (fresh > 0) uiMs.push(...s.recentUiMs.slice(-fresh));
+    lastFrame = s.frame;
+    if (s.quantize.calibrating && s.quantize.calibrationProgress > 0 && s.quantize.calibrationProgress < 1) sawProgress = true;
+    if (s.quantize.accuracy.int8 != null || s.quantize.error) break;
+    assert.ok(Date.now() < deadline, `PTQ did not finish: ${JSON.stringify(s.quantize)}`);
+    await page.waitForTimeout(250);
+  }
+  assert.equal(s.quantize.error, '', `PTQ failed: ${s.quantize.error}`);
+  assert.ok(sawProgress || s.quantize.calibrationMs > 0, 'calibration ran in steps');
+  const acc = s.quantize.accuracy;
+  assert.ok(acc.model >= 0.88, `float accuracy ${acc.model} on the subset`);
+  assert.ok(acc.int8 >= acc.model - 0.01, `int8 ${acc.int8} vs float ${acc.model}`);
+  assert.ok(Math.abs(acc.simulated - acc.int8) <= 0.005, `simulated ${acc.simulated} vs int8 ${acc.int8}`);
+  uiMs.sort((a, b) => a - b);
+  const p95 = uiMs[Math.floor(uiMs.length * 0.95)];
+  console.log(`PTQ in the page: float ${acc.model}, simulated ${acc.simulated}, int8 ${acc.int8}; ` +
+              `UI work per frame p95 ${p95?.toFixed(1)} ms, max ${uiMs[uiMs.length - 1]?.toFixed(1)} ms over ${uiMs.length} frames; longest step ${s.quantize.maxStepMs.toFixed(1)} ms`);
+  assert.ok(p95 <= 50, `per-frame work p95 ${p95} ms exceeds 50 ms`);
+  await page.mouse.move(1, 1);
+  await waitFrames(page, 2);
+  await screenshot(page, 'quantize.png');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

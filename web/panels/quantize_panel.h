@@ -1,0 +1,55 @@
+// "Quantize" panel: static post-training quantization of the Session's model. A preset and a
+// per-layer table (skip, weight / activation bits, per-channel weights, calibrator), Calibrate
+// with a progress bar and Cancel, then the accuracy of the float model, the fake-quant simulation
+// and the int8 kernels on the test data, each evaluated in steps between frames. Thin over
+// core/session (config, calibration, quantized runners) and core/session/eval_job.h.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/session/eval_job.h"
+#include "core/session/session.h"
+#include "web/panel.h"
+
+namespace qp::web {
+
+class QuantizePanel : public Panel {
+ public:
+  explicit QuantizePanel(Session* session);
+  const char* Title() const override { return "Quantize"; }
+  const char* StateKey() const override { return "quantize"; }
+  void Tick(FrameContext& ctx, double budget_ms) override;
+  bool Busy() const override;
+  void Draw(FrameContext& ctx) override;
+  void WriteState(JsonWriter& json) const override;
+
+ private:
+  // One accuracy figure: pending, running (with progress) or done.
+  struct Figure {
+    EvalTarget target = EvalTarget::kModel;
+    std::optional<EvalJob> job;
+    std::optional<EvalSummary> result;
+    bool failed = false;
+  };
+  Status ApplyPreset(FrameContext& ctx);
+  Status EditLayer(const std::string& layer, int weight_bits, int act_bits, bool skip, int calib);
+  Status StartCalibration();
+  void StartEvaluations();
+  void SyncWithModel();
+
+  Session& session_;
+  uint64_t generation_ = ~uint64_t{0};
+  int preset_index_ = 0;
+  int calib_batches_ = 32;  // of 16 samples: 512 calibration images by default
+  int eval_samples_ = 2000;
+  bool quantize_when_done_ = false;
+  double calib_ms_ = 0;
+  double max_step_ms_ = 0;
+  std::vector<Figure> figures_;
+  size_t running_figure_ = 0;
+  std::string last_status_;
+};
+
+}  // namespace qp::web
