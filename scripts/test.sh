@@ -118,6 +118,10 @@ if want asan; then
 fi
 
 # ---- wasm under node ---------------------------------------------------------------------------------
+if want wasm || want browser || want node; then
+  # The data subset the web bundle and the node API build embed (needs the native tool).
+  step "web data subset" "$LOGS/web-subset.log" ./scripts/web_subset.sh build/wasm || true
+fi
 if want wasm; then
   if step "configure wasm" "$LOGS/wasm-configure.log" cmake --preset wasm &&
      step "build wasm" "$LOGS/wasm-build.log" cmake --build --preset wasm -j "$JOBS"; then
