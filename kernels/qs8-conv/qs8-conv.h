@@ -46,7 +46,8 @@ struct QS8ConvOp {
   std::vector<int32_t> bias;                   // variant layout
   std::vector<quant::RequantChannel> requant;  // groups*goc entries
   std::shared_ptr<void> backend;               // XNNPACK operator or variant state
-  mutable std::vector<int8_t> scratch;         // im2col rows (wasmsimd); run() is not reentrant
+  mutable std::vector<int8_t> scratch;         // variant scratch; run() is not reentrant
+  mutable std::vector<int16_t> scratch16;      // int16 im2col rows (wasmsimd)
 };
 
 using QS8ConvCreateFn = Status (*)(const QS8ConvParams& params, QS8ConvOp* op);
@@ -70,10 +71,11 @@ Status qs8_conv_minmax_run(const QS8ConvOp& op, size_t batch, size_t in_h, size_
 }  // namespace scalar
 
 namespace wasmsimd {
-// im2col into the 4x2c8 GEMM; 1x1 stride-1 unpadded convolutions skip im2col; depthwise
+// im2col into int16 rows feeding the 2x4c8 GEMM (1x1 stride-1 unpadded convolutions only widen
+// the input pixels); depthwise
 // convolutions (gic == goc == 1) go to the qs8-dwconv 8-channel kernel.
-Status qs8_conv_minmax_4x2c8_create(const QS8ConvParams& params, QS8ConvOp* op);
-Status qs8_conv_minmax_4x2c8_run(const QS8ConvOp& op, size_t batch, size_t in_h, size_t in_w,
+Status qs8_conv_minmax_2x4c8_create(const QS8ConvParams& params, QS8ConvOp* op);
+Status qs8_conv_minmax_2x4c8_run(const QS8ConvOp& op, size_t batch, size_t in_h, size_t in_w,
                                  const int8_t* input, int8_t* output);
 }  // namespace wasmsimd
 

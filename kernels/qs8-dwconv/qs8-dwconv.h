@@ -59,6 +59,11 @@ Status qs8_dwconv_minmax_run(const QS8DwConvOp& op, size_t batch, size_t in_h, s
 }  // namespace scalar
 
 namespace wasmsimd {
+// 8 channels x tap pairs with i32x4.dot_i16x8 (the fast one); padding taps read a zero-point row.
+Status qs8_dwconv_minmax_8c2_create(const QS8DwConvParams& params, QS8DwConvOp* op);
+Status qs8_dwconv_minmax_8c2_run(const QS8DwConvOp& op, size_t batch, size_t in_h, size_t in_w,
+                                 const int8_t* input, int8_t* output);
+// 8 channels x one tap with i32x4.extmul (the first version, kept for comparison).
 Status qs8_dwconv_minmax_8c_create(const QS8DwConvParams& params, QS8DwConvOp* op);
 Status qs8_dwconv_minmax_8c_run(const QS8DwConvOp& op, size_t batch, size_t in_h, size_t in_w,
                                 const int8_t* input, int8_t* output);

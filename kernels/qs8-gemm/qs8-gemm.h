@@ -80,6 +80,32 @@ void qs8_gemm_4x2c8_compute(size_t m, size_t n, size_t k, const int8_t* a, size_
                             int8_t* c, size_t c_stride);
 Status qs8_gemm_minmax_4x2c8_create(const QS8GemmParams& params, QS8GemmOp* op);
 Status qs8_gemm_minmax_4x2c8_run(const QS8GemmOp& op, size_t m, const int8_t* a, int8_t* c);
+
+// The 2x4c8 building blocks (the fast variant), shared with the convolution. Both operands are
+// int16: weights widened at pack time, A rows widened by the caller (im2col writes int16 rows).
+// Panel layout: for each group of 4 output channels, for each block of 8 k, 4 x 8 int16 (k padded
+// with zeros to a multiple of 8, n padded to a multiple of 4); packed_bias as in 4x2c8.
+inline size_t qs8_gemm_2x4c8_padded_n(size_t n) { return (n + 3) / 4 * 4; }
+inline size_t qs8_gemm_2x4c8_padded_k(size_t k) { return (k + 7) / 8 * 8; }
+inline size_t qs8_gemm_2x4c8_packed_size(size_t n, size_t k) {  // int16 elements
+  return qs8_gemm_2x4c8_padded_n(n) * qs8_gemm_2x4c8_padded_k(k);
+}
+void qs8_gemm_2x4c8_pack(size_t n, size_t k, const int8_t* w, size_t w_stride,
+                         const int32_t* bias, int32_t input_zero_point, int16_t* packed,
+                         int32_t* packed_bias);
+// dst[i] = src[i] for count elements.
+void qs8_widen_int8(size_t count, const int8_t* src, int16_t* dst);
+// rows x k int8 (stride a_stride) -> rows x padded_k(k) int16, zeros after k.
+void qs8_gemm_2x4c8_widen_rows(size_t rows, size_t k, const int8_t* a, size_t a_stride,
+                               int16_t* dst);
+// a: m rows of padded_k(k) int16 (zeros after k), a_stride >= padded_k(k); requant and
+// packed_bias have padded_n(n) readable entries (lanes past n are computed, never stored).
+void qs8_gemm_2x4c8_compute(size_t m, size_t n, size_t k, const int16_t* a, size_t a_stride,
+                            const int16_t* packed, const int32_t* packed_bias,
+                            const quant::RequantChannel* requant, const quant::OutputQuant& out,
+                            int8_t* c, size_t c_stride);
+Status qs8_gemm_minmax_2x4c8_create(const QS8GemmParams& params, QS8GemmOp* op);
+Status qs8_gemm_minmax_2x4c8_run(const QS8GemmOp& op, size_t m, const int8_t* a, int8_t* c);
 }  // namespace wasmsimd
 
 namespace xnnpack {

@@ -1,7 +1,8 @@
-// WebAssembly SIMD128 qs8/qc8 convolution: im2col (padding filled with the input zero point, so
-// it cancels against the folded bias) feeding the 4x2c8 GEMM of qs8-gemm; 1x1 stride-1
-// unpadded convolutions run the GEMM on the NHWC input directly; depthwise ones use the
-// qs8-dwconv 8-channel kernel. Bit-exact with the scalar reference.
+// WebAssembly SIMD128 qs8/qc8 convolution: im2col straight into int16 rows (padding filled with
+// the input zero point, so it cancels against the folded bias; k padded with zeros to a multiple
+// of 8) feeding the 2x4c8 GEMM of qs8-gemm; 1x1 stride-1 unpadded convolutions only widen the
+// NHWC input pixels; depthwise ones use the qs8-dwconv kernel. Bit-exact with the scalar
+// reference.
 #include <algorithm>
 #include <cstring>
 
@@ -22,7 +23,7 @@ bool IsPointwise(const QS8ConvParams& p) {
 constexpr size_t kIm2colRows = 128;  // output pixels per im2col chunk (bounds scratch memory)
 }  // namespace
 
-Status qs8_conv_minmax_4x2c8_create(const QS8ConvParams& params, QS8ConvOp* op) {
+Status qs8_conv_minmax_2x4c8_create(const QS8ConvParams& params, QS8ConvOp* op) {
   QP_RETURN_IF_ERROR(ValidateQS8ConvParams(params));
   InitQS8ConvOp(params, op);
   const QS8ConvParams& p = op->params;
@@ -54,29 +55,34 @@ Status qs8_conv_minmax_4x2c8_create(const QS8ConvParams& params, QS8ConvOp* op) 
     d.per_channel = true;
     d.output = p.output;
     auto dw = std::make_shared<QS8DwConvOp>();
-    QP_RETURN_IF_ERROR(qs8_dwconv_minmax_8c_create(d, dw.get()));
+    QP_RETURN_IF_ERROR(qs8_dwconv_minmax_8c2_create(d, dw.get()));
     op->backend = dw;
     return Status::Ok();
   }
   const size_t k = p.kernel_h * p.kernel_w * p.group_input_channels;
   const size_t goc = p.group_output_channels;
-  const size_t panel = qs8_gemm_4x2c8_packed_size(goc, k);
-  const size_t bias_per_group = (goc + 1) / 2 * 2;
-  op->weights.resize(p.groups * panel);
+  const size_t panel = qs8_gemm_2x4c8_packed_size(goc, k);
+  const size_t bias_per_group = qs8_gemm_2x4c8_padded_n(goc);
+  std::vector<int16_t> packed(p.groups * panel);
   op->bias.resize(p.groups * bias_per_group);
   for (size_t g = 0; g < p.groups; ++g) {
-    qs8_gemm_4x2c8_pack(goc, k, params.weights + g * goc * k, k,
+    qs8_gemm_2x4c8_pack(goc, k, params.weights + g * goc * k, k,
                         params.bias ? params.bias + g * goc : nullptr, p.input_zero_point,
-                        op->weights.data() + g * panel, op->bias.data() + g * bias_per_group);
+                        packed.data() + g * panel, op->bias.data() + g * bias_per_group);
   }
+  op->weights.resize(packed.size() * sizeof(int16_t));
+  std::memcpy(op->weights.data(), packed.data(), op->weights.size());
+  // The GEMM reads requant for padded_n(goc) channels of the last group: lanes past goc are
+  // computed and never stored.
+  op->requant.resize(op->requant.size() + 3, op->requant.back());
   return Status::Ok();
 }
 
-Status qs8_conv_minmax_4x2c8_run(const QS8ConvOp& op, size_t batch, size_t in_h, size_t in_w,
+Status qs8_conv_minmax_2x4c8_run(const QS8ConvOp& op, size_t batch, size_t in_h, size_t in_w,
                                  const int8_t* input, int8_t* output) {
   const QS8ConvParams& p = op.params;
   if (IsDepthwise(p)) {
-    return qs8_dwconv_minmax_8c_run(*static_cast<const QS8DwConvOp*>(op.backend.get()), batch,
+    return qs8_dwconv_minmax_8c2_run(*static_cast<const QS8DwConvOp*>(op.backend.get()), batch,
                                     in_h, in_w, input, output);
   }
   QP_ASSIGN_OR_RETURN(size_t out_h, ConvOutputSize(in_h, p.pad_top, p.pad_bottom, p.kernel_h,
@@ -85,21 +91,30 @@ Status qs8_conv_minmax_4x2c8_run(const QS8ConvOp& op, size_t batch, size_t in_h,
                                                    p.stride_w, p.dilation_w, "width"));
   const size_t gic = p.group_input_channels, goc = p.group_output_channels;
   const size_t k = p.kernel_h * p.kernel_w * gic;
-  const size_t panel = qs8_gemm_4x2c8_packed_size(goc, k);
-  const size_t bias_per_group = (goc + 1) / 2 * 2;
+  const size_t kp = qs8_gemm_2x4c8_padded_k(k);
+  const size_t panel = qs8_gemm_2x4c8_packed_size(goc, k);
+  const size_t bias_per_group = qs8_gemm_2x4c8_padded_n(goc);
+  const auto* weights = reinterpret_cast<const int16_t*>(op.weights.data());
   if (IsPointwise(p)) {
-    for (size_t g = 0; g < p.groups; ++g) {
-      qs8_gemm_4x2c8_compute(batch * in_h * in_w, goc, gic, input + g * gic, p.input_pixel_stride,
-                             op.weights.data() + g * panel, op.bias.data() + g * bias_per_group,
-                             op.requant.data() + g * goc, p.output, output + g * goc,
-                             p.output_pixel_stride);
+    const size_t pixels = batch * in_h * in_w;
+    op.scratch16.resize(std::min(pixels, kIm2colRows) * kp);
+    for (size_t first = 0; first < pixels; first += kIm2colRows) {
+      const size_t count = std::min(kIm2colRows, pixels - first);
+      for (size_t g = 0; g < p.groups; ++g) {
+        qs8_gemm_2x4c8_widen_rows(count, gic, input + first * p.input_pixel_stride + g * gic,
+                                  p.input_pixel_stride, op.scratch16.data());
+        qs8_gemm_2x4c8_compute(count, goc, gic, op.scratch16.data(), kp, weights + g * panel,
+                               op.bias.data() + g * bias_per_group, op.requant.data() + g * goc,
+                               p.output, output + first * p.output_pixel_stride + g * goc,
+                               p.output_pixel_stride);
+      }
     }
     return Status::Ok();
   }
   const size_t pixels = out_h * out_w;
-  op.scratch.resize(std::min(pixels, kIm2colRows) * k);
-  int8_t* rows = op.scratch.data();
-  const int8_t za = static_cast<int8_t>(p.input_zero_point);
+  op.scratch16.resize(std::min(pixels, kIm2colRows) * kp);
+  int16_t* rows = op.scratch16.data();
+  const int16_t za = static_cast<int16_t>(p.input_zero_point);
   for (size_t b = 0; b < batch; ++b) {
     const int8_t* image = input + b * in_h * in_w * p.input_pixel_stride;
     int8_t* out_image = output + b * pixels * p.output_pixel_stride;
@@ -108,7 +123,7 @@ Status qs8_conv_minmax_4x2c8_run(const QS8ConvOp& op, size_t batch, size_t in_h,
       for (size_t g = 0; g < p.groups; ++g) {
         for (size_t r = 0; r < count; ++r) {
           const size_t oy = (first + r) / out_w, ox = (first + r) % out_w;
-          int8_t* row = rows + r * k;
+          int16_t* row = rows + r * kp;
           for (size_t ky = 0; ky < p.kernel_h; ++ky) {
             const long iy = static_cast<long>(oy * p.stride_h + ky * p.dilation_h) -
                             static_cast<long>(p.pad_top);
@@ -117,14 +132,16 @@ Status qs8_conv_minmax_4x2c8_run(const QS8ConvOp& op, size_t batch, size_t in_h,
                               static_cast<long>(p.pad_left);
               if (iy < 0 || iy >= static_cast<long>(in_h) || ix < 0 ||
                   ix >= static_cast<long>(in_w)) {
-                std::memset(row, za, gic);
+                std::fill(row, row + gic, za);
               } else {
-                std::memcpy(row, image + (iy * in_w + ix) * p.input_pixel_stride + g * gic, gic);
+                qs8_widen_int8(gic, image + (iy * in_w + ix) * p.input_pixel_stride + g * gic,
+                               row);
               }
             }
           }
+          std::fill(row, rows + (r + 1) * kp, int16_t{0});
         }
-        qs8_gemm_4x2c8_compute(count, goc, k, rows, k, op.weights.data() + g * panel,
+        qs8_gemm_2x4c8_compute(count, goc, k, rows, kp, weights + g * panel,
                                op.bias.data() + g * bias_per_group, op.requant.data() + g * goc,
                                p.output, out_image + first * p.output_pixel_stride + g * goc,
                                p.output_pixel_stride);
