@@ -47,10 +47,13 @@ double Top1(const Tensor& logits, const Tensor& labels) {
   return n > 0 ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
 }
 
-// Quantized layers a user would name: fused activations (Relu after Conv/Gemm) go with their op.
+// Quantized layers a user would name: fused activations (Relu after Conv/Gemm) go with their op,
+// pass-through ops with their input.
 std::vector<std::string> AnalysisLayers(const QuantPlan& plan) {
   std::set<std::string> fused;
   for (const Fusion& f : plan.fusions) fused.insert(f.activation);
+  for (const Node& n : plan.graph.nodes)  // pass-through ops (Flatten, MaxPool) follow their input
+    if (IsPassThroughOp(n.op_type)) fused.insert(n.name);
   std::vector<std::string> out;
   for (const std::string& l : plan.quantized_layers)
     if (!fused.count(l)) out.push_back(l);

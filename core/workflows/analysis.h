@@ -7,7 +7,8 @@
 //                           the calibration samples that set the max (outlier attribution)
 //   MixedPrecisionWhatIf    model size in bits vs accuracy for per-layer weight-bit choices, with
 //                           the Pareto points (ParetoFront)
-// "Layers" are the plan's quantized nodes without the activations fused into them.
+// "Layers" are the plan's quantized nodes without the activations fused into them and without
+// pass-through ops (Flatten, MaxPool, ...), which follow their input's quantization.
 // SQNR is 10 log10(sum ref^2 / sum (ref - test)^2) in dB (+inf when identical). "Output SQNR" is
 // that of the first graph output (logits) against the float model on the evaluation samples.
 #pragma once

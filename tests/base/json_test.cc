@@ -178,7 +178,7 @@ TEST(JsonWrite, NonFiniteIsNullAndNumbersStayDoubles) {
 TEST(JsonWrite, DoublesRoundTripBitExact) {
   std::mt19937_64 rng = qp::testing::Rng(41);
   SCOPED_TRACE(qp::testing::SeedTrace());
-  for (int i = 0; i < 5000; ++i) {
+  for (int i = 0; i < 3000; ++i) {
     uint64_t bits = rng();
     double d;
     std::memcpy(&d, &bits, sizeof(d));
