@@ -25,7 +25,10 @@ for p in "${PROGRAMS[@]}"; do
     # End to end: the same ONNX files fed to every engine in headless Chromium (one thread).
     echo "[bench] e2e: writing models to build/bench/models"
     /usr/bin/python3 scripts/bench/make_models.py --out "$OUT/models"
-    node scripts/bench/e2e/run_e2e.mjs --models "$OUT/models" --runs "${QP_E2E_RUNS:-50}" | tee "$OUT/e2e-chromium.jsonl"
+    echo "[bench] e2e: building our engine (qp_e2e, wasm)"
+    cmake --build --preset wasm --target qp_e2e >/dev/null
+    node scripts/bench/e2e/run_e2e.mjs --models "$OUT/models" --qp build/wasm/scripts/bench/e2e \
+      --runs "${QP_E2E_RUNS:-50}" | tee "$OUT/e2e-chromium.jsonl"
     continue
   fi
   target="bench_$p"

@@ -123,7 +123,32 @@ async function benchTf(model, shape, warmup, runs) {
   return ms;
 }
 
+// Our engine (qp_e2e.js, built from scripts/bench/e2e/qp_e2e.cc): mode 0 = fp32 Executor on the
+// float file, 1 = Int8Executor on the QDQ file. Each run copies the float input into the module's
+// memory, runs and reads the first output value, like the peers.
+let qpModule = null;
+async function benchQp(model, variant, mode, shape, warmup, runs) {
+  if (!qpModule) qpModule = await QpE2E();  // eslint-disable-line no-undef
+  const M = qpModule;
+  const bytes = new Uint8Array(await (await fetch(`/models/${model}.${variant}.onnx`)).arrayBuffer());
+  const ptr = M._malloc(bytes.length);
+  M.HEAPU8.set(bytes, ptr);
+  const h = M._qp_e2e_load(ptr, bytes.length, mode);
+  M._free(ptr);
+  if (h < 0) throw new Error(M.UTF8ToString(M._qp_e2e_error()));
+  const x = input(shape.reduce((a, b) => a * b));
+  const ms = await timeIt(async () => {
+    const buf = M._qp_e2e_input(h, shape[0]);
+    M.HEAPF32.set(x, buf >> 2);
+    if (M._qp_e2e_run(h, shape[0]) !== 0) throw new Error(M.UTF8ToString(M._qp_e2e_error()));
+    return M._qp_e2e_output0(h);
+  }, warmup, runs);
+  window.qpSummary = M.UTF8ToString(M._qp_e2e_summary(h));
+  return ms;
+}
+
 window.runPeer = async ({ engine, model, variant, shape, warmup, runs }) => {
+  if (engine === 'qp') return benchQp(model, variant, variant === 'fp32' ? 0 : 1, shape, warmup, runs);
   if (engine === 'ort') return benchOrt(model, variant, shape, warmup, runs);
   if (engine === 'tfjs') return benchTf(model, shape, warmup, runs);
   throw new Error(`unknown engine ${engine}`);

@@ -2,6 +2,8 @@
 // for each workload (mlp b1/b64, cnn b1/b64, mbv2 b1) and engine, the median latency in ms.
 // Prints JSON lines {"bench":"e2e","case":...,"variant":...,"metric":"ms","value":...}.
 //   node scripts/bench/e2e/run_e2e.mjs [--models build/bench/models] [--runs 50] [--only mlp,cnn]
+//        [--qp build/wasm/scripts/bench/e2e]   (folder of our qp_e2e.js/.wasm; engines skipped if absent)
+//        [--engines qp,ort,tfjs]
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,8 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
 const modelsDir = path.resolve(args.models || path.join(root, 'build', 'bench', 'models'));
 const runs = Number(args.runs || 50);
 const only = (args.only || 'mlp,cnn,mbv2').split(',');
+const qpDir = path.resolve(args.qp || path.join(root, 'build', 'wasm', 'scripts', 'bench', 'e2e'));
+const engineKinds = (args.engines || 'qp,ort,tfjs').split(',');
 
 const mounts = {
   '/ort/': path.join(nm, 'onnxruntime-web', 'dist'),
@@ -25,6 +29,7 @@ const mounts = {
   '/tfjs-core/': path.join(nm, '@tensorflow', 'tfjs-core', 'dist'),
   '/models/': modelsDir,
   '/page/': here,
+  '/qp/': qpDir,
 };
 const MIME = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
                '.html': 'text/html', '.json': 'application/json' };
@@ -35,11 +40,14 @@ const workloads = [
   { model: 'mbv2', batch: 1, shape: [1, 3, 224, 224] },
 ].filter((w) => only.includes(w.model));
 const engines = [
+  { engine: 'qp', variant: 'qdq_u8', label: 'qplay int8 (QDQ u8, wasmsimd)' },
+  { engine: 'qp', variant: 'qdq_s8', label: 'qplay int8 (QDQ s8, wasmsimd)' },
+  { engine: 'qp', variant: 'fp32', label: 'qplay fp32' },
   { engine: 'ort', variant: 'fp32', label: 'ort-web fp32' },
   { engine: 'ort', variant: 'qdq_u8', label: 'ort-web int8 (QDQ u8)' },
   { engine: 'ort', variant: 'qdq_s8', label: 'ort-web int8 (QDQ s8)' },
   { engine: 'tfjs', variant: 'fp32', label: 'tfjs-wasm fp32' },
-];
+].filter((e) => engineKinds.includes(e.engine) && (e.engine !== 'qp' || fs.existsSync(path.join(qpDir, 'qp_e2e.js'))));
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium', headless: true,
@@ -71,7 +79,9 @@ try {
       try {
         const ms = await page.evaluate((a) => window.runPeer(a),
           { engine: e.engine, model: w.model, variant: e.variant, shape: w.shape, warmup, runs: n });
-        console.log(JSON.stringify({ bench: 'e2e', case: `${w.model} b=${w.batch}`, variant: e.label, metric: 'ms', value: ms }));
+        const extra = e.engine === 'qp' ? { summary: await page.evaluate(() => window.qpSummary) } : {};
+        console.log(JSON.stringify({ bench: 'e2e', case: `${w.model} b=${w.batch}`, variant: e.label, metric: 'ms', value: ms,
+                                     warmup, runs: n, ...extra }));
       } catch (err) {
         console.error(`[e2e] ${e.label} on ${w.model} b=${w.batch} failed: ${err.message ?? err}`);
       }
