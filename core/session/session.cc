@@ -85,6 +85,9 @@ Status Session::SetData(DataRole role, data::Dataset dataset) {
     return InvalidArgument(DataRoleName(role), " data: images must be float32 [N, ...] with N = ",
                            dataset.size(), " labels, got ", DTypeName(dataset.images.dtype()), " ",
                            ShapeToString(dataset.images.shape()));
+  // Training, QAT and calibration read their dataset by pointer: stop them before it goes away.
+  if (role == DataRole::kTrain) DropTrainDataUsers();
+  if (role == DataRole::kCalibration) DropCalibrationDataUsers();
   data_[static_cast<int>(role)] = std::make_unique<data::Dataset>(std::move(dataset));
   return Status::Ok();
 }

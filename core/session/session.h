@@ -24,6 +24,7 @@
 #include "core/train/trainer.h"
 #include "core/workflows/calibrate.h"
 #include "core/workflows/qdq_export.h"
+#include "core/workflows/qat.h"
 #include "core/workflows/quant_config.h"
 #include "core/workflows/simulate.h"
 
@@ -144,6 +145,20 @@ class Session {
                                            const RunOptions& run = {}) const;
   Result<std::string> ExportQdq(workflows::QdqLayout layout) const;
   Result<std::string> QuantParamsJson() const;
+  // ---- QAT (one minibatch per call; logic in core/workflows/qat.h, session_quant.cc) ----------
+  // Starts quantization-aware training from the quantized model on the train data. Replacing the
+  // quantized model or the train data, or changing the config, ends QAT without a result.
+  Status StartQat(const workflows::QatOptions& options);
+  // One minibatch; a failed step leaves weights and ranges as before it.
+  Result<workflows::QatStepRecord> QatStep();
+  // nullptr when QAT is not running; history(), state(), site_names() for views.
+  const workflows::QatTrainer* qat() const;
+  // Fake-quant accuracy with the current QAT weights and ranges.
+  Result<EvalSummary> EvaluateQat(DataRole role = DataRole::kTest, int64_t max_samples = -1);
+  // The trained weights and learned ranges become the session's quantized model (exportable).
+  Status FinishQat();
+  void AbandonQat();
+
   // Simulation vs int8 per activation site on the first `samples` of `role` data.
   Result<workflows::SimIntReport> SimIntReport(DataRole role = DataRole::kTest,
                                                int64_t samples = 256) const;
@@ -154,6 +169,9 @@ class Session {
   Result<const workflows::QuantizedRunner*> Runner(const RunOptions& run) const;
 
   Status Install(Graph graph, const std::string& name);
+  // Work that holds a pointer to a dataset stops before SetData replaces it.
+  void DropTrainDataUsers();
+  void DropCalibrationDataUsers();
   // The dataset's images reshaped to the model's first input ([n, ...sample dims]).
   Result<Tensor> AdaptImages(const Tensor& images, int64_t start, int64_t count) const;
 

@@ -1,6 +1,7 @@
 // Session: the quantization calls (declared in session.h). Logic-thin: everything is in
 // core/workflows; here only state handling, so a failed call leaves the session as it was.
 #include <algorithm>
+#include <cmath>
 
 #include "core/session/session.h"
 #include "core/workflows/plan.h"
@@ -12,6 +13,8 @@ struct Session::QuantState {
   std::optional<workflows::QuantPlan> plan;
   std::unique_ptr<workflows::Calibrator> calibrator;
   std::optional<workflows::QuantizedModel> model;
+  // QAT started from `model` on the train data; dropped whenever `model` or the train data changes.
+  std::unique_ptr<workflows::QatTrainer> qat;
   // Runners per int8 backend, built lazily from `model`.
   mutable std::map<int8::Backend, std::unique_ptr<workflows::QuantizedRunner>> runners;
 };
@@ -41,6 +44,7 @@ Status Session::SetQuantConfig(const workflows::QuantConfig& config) {
   q.plan = std::move(plan);
   q.calibrator.reset();
   q.model.reset();
+  q.qat.reset();
   q.runners.clear();
   return Status::Ok();
 }
@@ -83,6 +87,7 @@ Status Session::Quantize() {
   quant_->model = std::move(m);
   quant_->runners.clear();
   quant_->calibrator.reset();
+  quant_->qat.reset();
   return Status::Ok();
 }
 
@@ -102,8 +107,60 @@ Status Session::SetQuantizedModel(workflows::QuantizedModel model) {
   q.config = model.plan.config;
   q.plan = model.plan;
   q.model = std::move(model);
+  q.qat.reset();
   q.runners.clear();
   return Status::Ok();
+}
+
+// ---- QAT ------------------------------------------------------------------------------------------
+
+Status Session::StartQat(const workflows::QatOptions& options) {
+  if (!quantized_model()) return FailedPrecondition("QAT: quantize (calibrate) the model first");
+  const data::Dataset* ds = dataset(DataRole::kTrain);
+  if (!ds) return FailedPrecondition("QAT: no train data is loaded");
+  QP_ASSIGN_OR_RETURN(std::unique_ptr<workflows::QatTrainer> t,
+                      workflows::QatTrainer::Create(*quant_->model, ds, options));
+  quant_->qat = std::move(t);
+  return Status::Ok();
+}
+
+Result<workflows::QatStepRecord> Session::QatStep() {
+  if (!qat()) return FailedPrecondition("QAT step: QAT has not been started (StartQat)");
+  return quant_->qat->Step();  // a failed step restores the trainer (core/workflows/qat.h)
+}
+
+const workflows::QatTrainer* Session::qat() const { return quant_ ? quant_->qat.get() : nullptr; }
+
+Result<EvalSummary> Session::EvaluateQat(DataRole role, int64_t max_samples) {
+  if (!qat()) return FailedPrecondition("QAT evaluate: QAT has not been started (StartQat)");
+  const data::Dataset* ds = dataset(role);
+  if (!ds) return FailedPrecondition("QAT evaluate: no ", DataRoleName(role), " data is loaded");
+  QP_ASSIGN_OR_RETURN(train::EvalResult r, quant_->qat->Evaluate(*ds, max_samples));
+  EvalSummary s;
+  s.samples = r.samples;
+  s.accuracy = r.accuracy;
+  s.correct = static_cast<int64_t>(std::llround(r.accuracy * static_cast<double>(r.samples)));
+  s.loss = r.loss;
+  return s;
+}
+
+Status Session::FinishQat() {
+  if (!qat()) return FailedPrecondition("QAT finish: QAT has not been started (StartQat)");
+  QP_ASSIGN_OR_RETURN(workflows::QuantizedModel m, quant_->qat->Finish());
+  return SetQuantizedModel(std::move(m));  // ends QAT
+}
+
+void Session::AbandonQat() {
+  if (quant_) quant_->qat.reset();
+}
+
+void Session::DropTrainDataUsers() {
+  trainer_.reset();
+  if (quant_) quant_->qat.reset();
+}
+
+void Session::DropCalibrationDataUsers() {
+  if (quant_) quant_->calibrator.reset();
 }
 
 Result<const workflows::QuantizedRunner*> Session::Runner(const RunOptions& run) const {
