@@ -35,6 +35,15 @@ commands:
       trains a demo architecture (or MODEL given with --model) on Fashion-MNIST with a cosine
       schedule, deterministically for the seed, evaluates it and exports it (ONNX opset 13)
 
+  quantize MODEL (--data SPEC | --random-calibration N) [--preset P | --config F.json]
+           [--calib-batches N] [--batch B] [--test SPEC] [--limit N] [--layout ort|trt]
+           [--out QDQ.onnx] [--params-out PARAMS.json] [--backend scalar|xnnpack]
+      static PTQ: calibrates on SPEC (N batches of B, default 8 x 64; random [0, 1] inputs only
+      with --random-calibration N), prints float / simulated / int8 accuracy on --test (default
+      SPEC) and how far simulation and int8 differ per activation site (in quanta); writes the QDQ
+      ONNX and the parameters as JSON. Presets: int8 (default), int8_s8, trt_w8a8, w4a8, w4a4, w3a3
+  export MODEL --out FILE.onnx [--format qdq|float] [quantize options]
+      the QDQ model (default; the quantize options, without the report) or the float model
 MODEL is an .onnx file or demo:mlp | demo:cnn | demo:mobilenet (untrained).
 )";
 
@@ -233,6 +242,154 @@ int CmdTrain(const Args& a) {
   return 0;
 }
 
+// ---- quantize / export (core/workflows through the Session) -------------------------------------
+
+// Random inputs in [0, 1] shaped like the model's first input (labels 0): only on explicit request.
+qp::Result<qp::data::Dataset> RandomCalibration(const qp::Session& s, int64_t n) {
+  const qp::ValueInfo& in = s.graph().inputs[0];
+  qp::Shape shape = in.shape;
+  if (!in.has_shape || shape.empty()) return qp::InvalidArgument("input '", in.name, "' has no known shape");
+  shape[0] = n;
+  for (size_t i = 1; i < shape.size(); ++i)
+    if (shape[i] < 0) return qp::InvalidArgument("input '", in.name, "' has an unknown dim ", i);
+  QP_ASSIGN_OR_RETURN(qp::Tensor images, qp::Tensor::Create(qp::DType::kFloat32, shape));
+  qp::data::SplitMix64 rng(20261122);
+  for (int64_t i = 0; i < images.numel(); ++i) images.f32()[i] = rng.Uniform01();
+  qp::data::Dataset ds;
+  ds.images = std::move(images);
+  ds.labels = qp::Tensor(qp::DType::kInt64, {n});
+  ds.num_classes = 10;
+  return ds;
+}
+
+// Config, calibration data and calibration: shared by quantize and export. Prints progress to
+// stderr when `verbose`.
+Status QuantizeFromArgs(const Args& a, qp::Session& s, bool verbose) {
+  if (a.has("preset") && a.has("config")) return qp::InvalidArgument("give --preset or --config, not both");
+  if (a.has("data") == a.has("random-calibration"))
+    return qp::InvalidArgument("calibration needs exactly one of --data SPEC or --random-calibration N "
+                               "(random inputs are used only when asked for)");
+  int64_t batches = 8, batch = 64;
+  if (a.has("calib-batches") && !ParseInt(a.get("calib-batches"), 1, 1 << 20, &batches))
+    return qp::InvalidArgument("--calib-batches must be 1..1048576");
+  if (a.has("batch") && !ParseInt(a.get("batch"), 1, 4096, &batch))
+    return qp::InvalidArgument("--batch must be 1..4096");
+  if (a.has("config")) {
+    QP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, qp::data::ReadFileBytes(a.get("config")));
+    Status st = s.SetQuantConfig(std::string(bytes.begin(), bytes.end()));
+    if (!st.ok()) return st.WithContext("config '" + a.get("config") + "'");
+  } else {
+    QP_RETURN_IF_ERROR(s.SetQuantPreset(a.get("preset", "int8")));
+  }
+  qp::data::Dataset cal;
+  if (a.has("data")) {
+    QP_ASSIGN_OR_RETURN(cal, qp::LoadDataSpec(a.get("data")));
+  } else {
+    int64_t n = 0;
+    if (!ParseInt(a.get("random-calibration"), 1, 1 << 20, &n))
+      return qp::InvalidArgument("--random-calibration must be a sample count 1..1048576");
+    QP_ASSIGN_OR_RETURN(cal, RandomCalibration(s, n));
+  }
+  QP_RETURN_IF_ERROR(s.SetData(qp::DataRole::kCalibration, std::move(cal)));
+  qp::workflows::CalibrationOptions co;
+  co.batch_size = batch;
+  co.max_batches = batches;
+  QP_RETURN_IF_ERROR(s.StartCalibration(co));
+  double p = 0;
+  while (p < 1.0) {
+    QP_ASSIGN_OR_RETURN(p, s.CalibrateStep());
+    if (verbose) std::fprintf(stderr, "\rcalibrating: %3.0f%%", 100 * p);
+  }
+  if (verbose) std::fprintf(stderr, "\n");
+  return s.Quantize();
+}
+
+Status WriteText(const std::string& path, const std::string& text) {
+  return qp::data::WriteFileBytes(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+Status WriteQuantOutputs(const Args& a, const qp::Session& s) {
+  if (a.has("out")) {
+    QP_ASSIGN_OR_RETURN(qp::workflows::QdqLayout layout, qp::workflows::ParseQdqLayout(a.get("layout", "ort")));
+    QP_ASSIGN_OR_RETURN(std::string bytes, s.ExportQdq(layout));
+    QP_RETURN_IF_ERROR(WriteText(a.get("out"), bytes));
+    std::printf("wrote %s (QDQ, %s layout, %zu bytes)\n", a.get("out").c_str(),
+                qp::workflows::QdqLayoutName(layout), bytes.size());
+  }
+  if (a.has("params-out")) {
+    QP_ASSIGN_OR_RETURN(std::string json, s.QuantParamsJson());
+    QP_RETURN_IF_ERROR(WriteText(a.get("params-out"), json));
+    std::printf("wrote %s (quantization parameters)\n", a.get("params-out").c_str());
+  }
+  return Status::Ok();
+}
+
+int CmdQuantize(const Args& a) {
+  if (a.positional.size() != 1) return Usage("quantize takes exactly one MODEL");
+  int64_t limit = -1;
+  if (a.has("limit") && !ParseInt(a.get("limit"), 1, int64_t{1} << 40, &limit)) return Usage("--limit must be >= 1");
+  qp::RunOptions run;
+  if (a.has("backend")) {
+    qp::Result<qp::int8::Backend> b = qp::int8::ParseBackend(a.get("backend"));
+    if (!b.ok()) return Fail(b.status());
+    run.backend = *b;
+  }
+  qp::Session s;
+  if (Status st = LoadModelArg(s, a.positional[0], 1); !st.ok()) return Fail(st);
+  if (Status st = QuantizeFromArgs(a, s, true); !st.ok()) return Fail(st);
+  const qp::workflows::QuantizedModel& m = *s.quantized_model();
+  std::printf("model %s, config %s: %zu quantizers, %zu quantized layers, %zu skipped\n",
+              s.model_name().c_str(), m.plan.config.preset.empty() ? "custom" : m.plan.config.preset.c_str(),
+              m.plan.sites.size(), m.plan.quantized_layers.size(), m.plan.skipped_layers.size());
+  const std::string test = a.get("test", a.get("data"));
+  bool int8_ok = true;
+  for (const qp::workflows::QuantSite& site : m.plan.sites) int8_ok = int8_ok && site.spec.bits == 8;
+  if (!test.empty()) {
+    qp::Result<qp::data::Dataset> ds = qp::LoadDataSpec(test);
+    if (!ds.ok()) return Fail(ds.status());
+    if (Status st = s.SetData(qp::DataRole::kTest, std::move(ds).value()); !st.ok()) return Fail(st);
+    for (qp::workflows::ExecMode mode : {qp::workflows::ExecMode::kFloat, qp::workflows::ExecMode::kSimulated,
+                                         qp::workflows::ExecMode::kInt8}) {
+      if (mode == qp::workflows::ExecMode::kInt8 && !int8_ok) {
+        std::printf("%-9s accuracy: n/a (sites below 8 bits run in simulation only)\n", "int8");
+        continue;
+      }
+      qp::Result<qp::EvalSummary> e = s.EvaluateQuantized(mode, qp::DataRole::kTest, limit, 256, run);
+      if (!e.ok()) return Fail(e.status());
+      std::printf("%-9s accuracy on %s: %.4f (%lld/%lld), loss %.6f\n", qp::workflows::ExecModeName(mode),
+                  test.c_str(), e->accuracy, static_cast<long long>(e->correct),
+                  static_cast<long long>(e->samples), e->loss);
+    }
+  }
+  if (int8_ok) {
+    const qp::DataRole role = test.empty() ? qp::DataRole::kCalibration : qp::DataRole::kTest;
+    qp::Result<qp::workflows::SimIntReport> rep = s.SimIntReport(role, 256);
+    if (!rep.ok()) return Fail(rep.status());
+    std::fputs(qp::workflows::SimIntReportToString(*rep).c_str(), stdout);
+  }
+  if (Status st = WriteQuantOutputs(a, s); !st.ok()) return Fail(st);
+  return 0;
+}
+
+int CmdExport(const Args& a) {
+  if (a.positional.size() != 1) return Usage("export takes exactly one MODEL");
+  if (!a.has("out")) return Usage("export needs --out FILE.onnx");
+  qp::Session s;
+  if (Status st = LoadModelArg(s, a.positional[0], 1); !st.ok()) return Fail(st);
+  const std::string format = a.get("format", "qdq");
+  if (format != "qdq" && format != "float") return Usage("--format must be qdq or float");
+  if (format == "float") {
+    qp::Result<std::string> bytes = s.ExportOnnx();
+    if (!bytes.ok()) return Fail(bytes.status());
+    if (Status st = WriteText(a.get("out"), *bytes); !st.ok()) return Fail(st);
+    std::printf("wrote %s (float, %zu bytes)\n", a.get("out").c_str(), bytes->size());
+    return 0;
+  }
+  if (Status st = QuantizeFromArgs(a, s, false); !st.ok()) return Fail(st);
+  if (Status st = WriteQuantOutputs(a, s); !st.ok()) return Fail(st);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -248,5 +405,7 @@ int main(int argc, char** argv) {
   if (cmd == "run") return CmdRun(a);
   if (cmd == "eval") return CmdEval(a);
   if (cmd == "train") return CmdTrain(a);
+  if (cmd == "quantize") return CmdQuantize(a);
+  if (cmd == "export") return CmdExport(a);
   return Usage("unknown command '" + cmd + "'");
 }
