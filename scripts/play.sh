@@ -44,6 +44,9 @@ for f in index.html qplay.js qplay.wasm; do
   [ -f "$DIST/$f" ] || { echo "play.sh: $DIST/$f is missing after the build" >&2; exit 1; }
 done
 echo "[play] bundle: $DIST ($(du -sh "$DIST" | cut -f1))"
+OFFLINE="$ROOT/build/wasm/web/qplay-offline.html"
+[ -f "$OFFLINE" ] && echo "[play] offline single file (open from disk, no server): $OFFLINE" \
+  "($(du -h "$OFFLINE" | cut -f1); ./scripts/make_offline.sh adds the Fashion-MNIST subset)"
 [ "$SERVE" = 1 ] || exit 0
 echo "[play] open the URL below in a browser (Ctrl+C stops the server)"
 exec node "$ROOT/scripts/serve.mjs" --dir "$DIST" --port "$PORT" --host "$HOST"

@@ -1,0 +1,92 @@
+// IndexedDB autosave and session files of the playground (web/page_state.js): a reload without
+// hash offers the autosaved session and restores the same model bit for bit; a session file with a
+// dropped model inside round-trips into another browser profile.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startEnv, repoRoot } from './harness.mjs';
+
+let env, work;
+before(async () => {
+  env = await startEnv();
+  work = mkdtempSync(path.join(process.env.QP_WORK_DIR || os.tmpdir(), 'autosave-'));
+  // A model we did not write (Debian python3-onnx), to drop as a file.
+  execFileSync('/usr/bin/python3', [path.join(repoRoot, 'scripts', 'bench', 'make_models.py'), '--out', work]);
+});
+after(async () => {
+  if (env) await env.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function open(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url, { waitUntil: 'load' });
+  await page.evaluate(() => window.qplay.ready.then(() => window.qplay.page.restored));
+  return { page, errors };
+}
+
+// The same seeded input in every page; returns the outputs as an array.
+async function runFixed(page, perSample) {
+  return page.evaluate((n) => {
+    const x = new Float32Array(2 * n);
+    for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 1000;
+    return Array.from(window.qplay.run(x));
+  }, perSample);
+}
+
+async function waitHash(page, re) {
+  await page.waitForFunction((src) => new RegExp(src).test(location.hash), re.source, { timeout: 10000 });
+  return page.evaluate(() => location.hash);
+}
+
+test('autosave: a reload without hash offers the saved session and restores it', async () => {
+  const ctx = await env.browser.newContext();
+  const { page } = await open(ctx, env.url);
+  await page.evaluate(() => window.qplay.loadDemo('mlp', 11));
+  await waitHash(page, /seed=11/);
+  await page.evaluate(() => window.qplay.page.saveNow());
+  const y = await runFixed(page, 784);
+  await page.close();
+
+  const { page: p2 } = await open(ctx, env.url);  // no hash
+  await p2.waitForSelector('#qp-banner-restore', { state: 'visible', timeout: 10000 });
+  assert.match(await p2.textContent('#qp-banner'), /mlp \(seed 11\)/);
+  assert.notEqual((await p2.evaluate(() => window.qplay.api.state())).model.name, 'mlp', 'nothing restored before the click');
+  await p2.click('#qp-banner-restore');
+  await p2.waitForFunction(() => window.qplay.page.lastRestore && window.qplay.page.lastRestore.ok, null, { timeout: 10000 });
+  assert.equal((await p2.evaluate(() => window.qplay.api.state())).model.name, 'mlp');
+  assert.deepEqual(await runFixed(p2, 784), y);
+  assert.match(await waitHash(p2, /seed=11/), /model=demo:mlp&seed=11/);
+  await ctx.close();
+});
+
+test('session file: export with the dropped model inside, import in another browser profile', async () => {
+  const file = path.join(work, 'cnn.fp32.onnx');
+  const a = await env.browser.newContext();
+  const { page } = await open(a, env.url);
+  await page.setInputFiles('#qp-file-input', file);
+  await waitHash(page, /name=cnn\.fp32\.onnx/);
+  const text = await page.evaluate(() => window.qplay.page.exportSession());
+  const s = JSON.parse(text);
+  assert.equal(s.format, 'qplay-session');
+  assert.equal(s.model.kind, 'file');
+  assert.ok(Buffer.from(s.modelBytes, 'base64').equals(readFileSync(file)), 'the session file carries the model bytes');
+  const y = await runFixed(page, 784);
+
+  const b = await env.browser.newContext();
+  const { page: p2 } = await open(b, env.url);
+  const bad = await p2.evaluate(() => window.qplay.page.importSession('{"format":"other"}'));
+  assert.equal(bad.ok, false);
+  assert.match(bad.message, /qplay-session/);
+  assert.deepEqual(await p2.evaluate((t) => window.qplay.page.importSession(t), text), { ok: true, message: '' });
+  assert.equal((await p2.evaluate(() => window.qplay.api.state())).model.name, 'cnn.fp32.onnx');
+  assert.deepEqual(await runFixed(p2, 784), y);
+  await a.close();
+  await b.close();
+});
