@@ -10,6 +10,7 @@
 #include "web/json_writer.h"
 #include "web/panels/data_panel.h"
 #include "web/panels/model_panel.h"
+#include "web/panels/qat_panel.h"
 #include "web/panels/quantize_panel.h"
 #include "web/panels/quant_explorer.h"
 #include "web/platform_web.h"
@@ -55,6 +56,7 @@ App::App() {
   panels_.push_back(std::make_unique<ModelPanel>(&session_));
   panels_.push_back(std::make_unique<DataPanel>(&session_));
   panels_.push_back(std::make_unique<QuantizePanel>(&session_));
+  panels_.push_back(std::make_unique<QatPanel>(&session_));
 }
 
 void App::ApplyScale(float dpr) {
