@@ -12,6 +12,10 @@
 #include "core/data/raw.h"
 #include "core/session/data_spec.h"
 #include "core/session/session.h"
+#include "core/onnx/onnx.h"
+#include "core/workflows/analysis.h"
+#include "core/workflows/qat.h"
+#include "core/workflows/qdq_export.h"
 
 namespace {
 
@@ -44,6 +48,20 @@ commands:
       ONNX and the parameters as JSON. Presets: int8 (default), int8_s8, trt_w8a8, w4a8, w4a4, w3a3
   export MODEL --out FILE.onnx [--format qdq|float] [quantize options]
       the QDQ model (default; the quantize options, without the report) or the float model
+  qat MODEL --data SPEC [--test SPEC] [--preset P | --config F.json] [--method ste|lsq|pact]
+      [--epochs E | --steps N] [--qat-batch B] [--lr LR] [--range-lr LR] [--freeze-bn-step N]
+      [--freeze-observers-step N] [--seed S] [--limit N] [--out F.onnx] [--params-out F.json]
+      quantization-aware training from the PTQ start (calibrated on 8 batches of SPEC): prints the
+      simulated accuracy before and after, and progress (loss, accuracy, clipped fraction); --out
+      writes the QDQ model (8-bit configs) or else the float model with the QAT-trained weights
+  sweep MODEL --data SPEC [--test SPEC] [--bits 2,3,4,5,6,7,8] [--per-layer 1] [--limit N]
+        [--out TABLE.csv|TABLE.json]
+      range x precision: bits x activation calibrator (max, percentile 99.9/99.99/99.999, mse,
+      entropy), accuracy and output SQNR of the simulation on --test (default SPEC, 1000 samples)
+  analyze MODEL --data SPEC [--test SPEC] [--preset P | --config F.json] [--limit N]
+      per-layer SQNR (float vs fake-quant vs int8 kernels) and layer sensitivity (only one layer
+      quantized / all but one), most sensitive first
+
 MODEL is an .onnx file or demo:mlp | demo:cnn | demo:mobilenet (untrained).
 )";
 
@@ -390,6 +408,197 @@ int CmdExport(const Args& a) {
   return 0;
 }
 
+// ---- qat / sweep / analyze (QAT and analysis over core/workflows) -----------------------------
+// Calibrates through the Session like `quantize` (8 x 64 samples of --data unless told otherwise)
+// and returns the test set (--test, default --data; first --limit samples).
+Status CalibrateForAnalysis(const Args& a, qp::Session& s, int64_t default_limit, qp::data::Dataset* test) {
+  QP_RETURN_IF_ERROR(QuantizeFromArgs(a, s, true));
+  int64_t limit = default_limit;
+  if (a.has("limit") && !ParseInt(a.get("limit"), 1, int64_t{1} << 40, &limit))
+    return qp::InvalidArgument("--limit must be >= 1");
+  QP_ASSIGN_OR_RETURN(qp::data::Dataset ds, qp::LoadDataSpec(a.get("test", a.get("data"))));
+  if (limit > 0 && limit < ds.size()) {
+    QP_ASSIGN_OR_RETURN(ds, qp::data::SliceDataset(ds, 0, limit));
+  }
+  *test = std::move(ds);
+  return Status::Ok();
+}
+
+bool ParseFloatArg(const std::string& s, double lo, double hi, double* v) {
+  char* end = nullptr;
+  const double x = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || !(x >= lo && x <= hi)) return false;
+  *v = x;
+  return true;
+}
+
+qp::Result<double> SimAccuracy(const qp::workflows::QuantizedModel& m, const qp::data::Dataset& ds) {
+  QP_ASSIGN_OR_RETURN(std::unique_ptr<qp::workflows::QuantizedRunner> r, qp::workflows::QuantizedRunner::Create(m));
+  QP_ASSIGN_OR_RETURN(qp::workflows::AccuracyResult acc,
+                      qp::workflows::EvaluateAccuracy(*r, qp::workflows::ExecMode::kSimulated, ds));
+  return acc.accuracy;
+}
+
+int CmdQat(const Args& a) {
+  if (a.positional.size() != 1) return Usage("qat takes exactly one MODEL");
+  if (!a.has("data")) return Usage("qat needs --data SPEC (the training set)");
+  qp::workflows::QatOptions o;
+  int64_t epochs = 1, steps = 0, batch = 64, seed = 1, fbn = -1, fobs = -1;
+  double lr = 1e-4, rlr = 1e-2;
+  if (a.has("method")) {
+    qp::Result<qp::workflows::QatMethod> m = qp::workflows::ParseQatMethod(a.get("method"));
+    if (!m.ok()) return Usage(m.status().message());
+    o.method = *m;
+  }
+  if (a.has("epochs") && !ParseInt(a.get("epochs"), 1, 1000, &epochs)) return Usage("--epochs must be 1..1000");
+  if (a.has("steps") && !ParseInt(a.get("steps"), 1, int64_t{1} << 40, &steps)) return Usage("--steps must be >= 1");
+  if (a.has("qat-batch") && !ParseInt(a.get("qat-batch"), 1, 4096, &batch)) return Usage("--qat-batch must be 1..4096");
+  if (a.has("seed") && !ParseInt(a.get("seed"), 0, int64_t{1} << 62, &seed)) return Usage("--seed must be >= 0");
+  if (a.has("lr") && !ParseFloatArg(a.get("lr"), 1e-12, 10, &lr)) return Usage("--lr must be in (0, 10]");
+  if (a.has("range-lr") && !ParseFloatArg(a.get("range-lr"), 0, 1e6, &rlr)) return Usage("--range-lr must be >= 0");
+  if (a.has("freeze-bn-step") && !ParseInt(a.get("freeze-bn-step"), -1, int64_t{1} << 40, &fbn))
+    return Usage("--freeze-bn-step must be >= -1");
+  if (a.has("freeze-observers-step") && !ParseInt(a.get("freeze-observers-step"), -1, int64_t{1} << 40, &fobs))
+    return Usage("--freeze-observers-step must be >= -1");
+  qp::Session s;
+  if (Status st = LoadModelArg(s, a.positional[0], 1); !st.ok()) return Fail(st);
+  qp::data::Dataset test;
+  if (Status st = CalibrateForAnalysis(a, s, -1, &test); !st.ok()) return Fail(st);
+  qp::Result<qp::data::Dataset> train = qp::LoadDataSpec(a.get("data"));
+  if (!train.ok()) return Fail(train.status());
+  const qp::workflows::QuantizedModel start = *s.quantized_model();
+  o.batch_size = batch;
+  o.seed = static_cast<uint64_t>(seed);
+  o.lr = static_cast<float>(lr);
+  o.range_lr = static_cast<float>(rlr);
+  o.freeze_bn_step = fbn;
+  o.freeze_observers_step = fobs;
+  const int64_t per_epoch = (train->size() + batch - 1) / batch;
+  o.total_steps = steps > 0 ? steps : epochs * per_epoch;
+  qp::Result<double> before = SimAccuracy(start, test);
+  if (!before.ok()) return Fail(before.status());
+  std::printf("PTQ start (%s): simulated accuracy %.4f on %lld samples\n",
+              start.plan.config.preset.empty() ? "custom" : start.plan.config.preset.c_str(), *before,
+              static_cast<long long>(test.size()));
+  qp::Result<std::unique_ptr<qp::workflows::QatTrainer>> t = qp::workflows::QatTrainer::Create(start, &*train, o);
+  if (!t.ok()) return Fail(t.status());
+  std::printf("QAT %s: %lld steps of %lld (lr %g, range lr %g, cosine), state %s\n",
+              qp::workflows::QatMethodName(o.method), static_cast<long long>(o.total_steps),
+              static_cast<long long>(batch), lr, rlr, qp::quant::StateName((*t)->state()));
+  double loss = 0, acc = 0, clip = 0;
+  int64_t window = 0;
+  for (int64_t i = 0; i < o.total_steps; ++i) {
+    qp::Result<qp::workflows::QatStepRecord> r = (*t)->Step();
+    if (!r.ok()) return Fail(r.status());
+    loss += r->loss;
+    acc += r->accuracy;
+    clip += r->clip_fraction;
+    ++window;
+    if ((i + 1) % 100 == 0 || i + 1 == o.total_steps) {
+      std::fprintf(stderr, "step %lld/%lld epoch %lld: loss %.4f, accuracy %.4f, clipped %.4f%%, lr %.3g\n",
+                   static_cast<long long>(i + 1), static_cast<long long>(o.total_steps),
+                   static_cast<long long>(r->epoch), loss / window, acc / window, 100 * clip / window, r->lr);
+      loss = acc = clip = 0;
+      window = 0;
+    }
+  }
+  qp::Result<qp::workflows::QuantizedModel> done = (*t)->Finish();
+  if (!done.ok()) return Fail(done.status());
+  qp::Result<double> after = SimAccuracy(*done, test);
+  if (!after.ok()) return Fail(after.status());
+  std::printf("after QAT: simulated accuracy %.4f (state %s)\n", *after, qp::quant::StateName((*t)->state()));
+  if (a.has("out")) {
+    bool all8 = true;
+    for (const auto& site : done->plan.sites) all8 = all8 && site.spec.bits == 8;
+    qp::Result<std::string> bytes = all8 ? qp::workflows::ExportQdqOnnx(*done, qp::workflows::QdqLayout::kOrt)
+                                         : qp::onnx::ExportModel((*t)->float_graph());
+    if (!bytes.ok()) return Fail(bytes.status());
+    if (Status st = WriteText(a.get("out"), *bytes); !st.ok()) return Fail(st);
+    std::printf("wrote %s (%s, %zu bytes)\n", a.get("out").c_str(),
+                all8 ? "QDQ, ort layout" : "float graph with QAT-trained weights; sub-8-bit has no opset-13 QDQ form",
+                bytes->size());
+  }
+  if (a.has("params-out")) {
+    if (Status st = WriteText(a.get("params-out"), qp::workflows::QuantParamsToJson(*done)); !st.ok()) return Fail(st);
+    std::printf("wrote %s (quantization parameters)\n", a.get("params-out").c_str());
+  }
+  return 0;
+}
+
+int CmdSweep(const Args& a) {
+  if (a.positional.size() != 1) return Usage("sweep takes exactly one MODEL");
+  if (!a.has("data")) return Usage("sweep needs --data SPEC (calibration)");
+  qp::workflows::SweepOptions o;
+  if (a.has("bits")) {
+    o.bits.clear();
+    std::string list = a.get("bits");
+    size_t pos = 0;
+    while (pos <= list.size()) {
+      const size_t comma = std::min(list.find(',', pos), list.size());
+      int64_t b = 0;
+      if (!ParseInt(list.substr(pos, comma - pos), 2, 8, &b)) return Usage("--bits must be a comma list of 2..8");
+      o.bits.push_back(static_cast<int>(b));
+      pos = comma + 1;
+    }
+  }
+  if (a.has("per-layer")) o.per_layer = a.get("per-layer") != "0";
+  const std::string out = a.get("out");
+  const bool json = out.size() > 5 && out.substr(out.size() - 5) == ".json";
+  qp::Session s;
+  if (Status st = LoadModelArg(s, a.positional[0], 1); !st.ok()) return Fail(st);
+  qp::data::Dataset test;
+  if (Status st = CalibrateForAnalysis(a, s, 1000, &test); !st.ok()) return Fail(st);
+  const qp::workflows::QuantizedModel& m = *s.quantized_model();
+  qp::Result<qp::workflows::AnalysisContext> ctx = qp::workflows::MakeAnalysisContext(m.plan.graph, m.stats, test, -1);
+  if (!ctx.ok()) return Fail(ctx.status());
+  qp::Result<std::unique_ptr<qp::workflows::RangePrecisionSweep>> sw =
+      qp::workflows::RangePrecisionSweep::Create(&*ctx, m.plan.config, o);
+  if (!sw.ok()) return Fail(sw.status());
+  while (!(*sw)->done()) {
+    qp::Result<double> p = (*sw)->Step();
+    if (!p.ok()) return Fail(p.status());
+    std::fprintf(stderr, "\rsweep: %3.0f%%", 100 * *p);
+  }
+  std::fprintf(stderr, "\n");
+  const std::string table = json ? qp::workflows::SweepToJson((*sw)->rows()) : qp::workflows::SweepToCsv((*sw)->rows());
+  if (out.empty()) {
+    std::fputs(table.c_str(), stdout);
+  } else {
+    if (Status st = WriteText(out, table); !st.ok()) return Fail(st);
+    std::printf("wrote %s (%zu rows)\n", out.c_str(), (*sw)->rows().size());
+  }
+  return 0;
+}
+
+int CmdAnalyze(const Args& a) {
+  if (a.positional.size() != 1) return Usage("analyze takes exactly one MODEL");
+  if (!a.has("data")) return Usage("analyze needs --data SPEC (calibration)");
+  qp::Session s;
+  if (Status st = LoadModelArg(s, a.positional[0], 1); !st.ok()) return Fail(st);
+  qp::data::Dataset test;
+  if (Status st = CalibrateForAnalysis(a, s, 1000, &test); !st.ok()) return Fail(st);
+  const qp::workflows::QuantizedModel& m = *s.quantized_model();
+  qp::Result<qp::data::Dataset> few = qp::data::SliceDataset(test, 0, std::min<int64_t>(test.size(), 256));
+  if (!few.ok()) return Fail(few.status());
+  qp::Result<qp::Tensor> x = qp::workflows::AdaptInput(m.plan.graph, few->images);
+  if (!x.ok()) return Fail(x.status());
+  qp::Result<std::vector<qp::workflows::LayerSqnr>> sq = qp::workflows::PerLayerSqnr(m, *x);
+  if (!sq.ok()) return Fail(sq.status());
+  std::printf("per-site SQNR on %lld samples (dB): float vs fake-quant, float vs int8 kernels\n",
+              static_cast<long long>(few->size()));
+  std::printf("%-32s %-10s %-12s %5s %12s %12s\n", "tensor", "role", "layer", "bits", "fake-quant", "int8");
+  for (const auto& r : *sq)
+    std::printf("%-32s %-10s %-12s %5d %12.2f %12.2f\n", r.tensor.c_str(), qp::quant::QuantRoleName(r.role),
+                r.layer.c_str(), r.bits, r.fake_quant_db, r.int8_db);
+  qp::Result<qp::workflows::AnalysisContext> ctx = qp::workflows::MakeAnalysisContext(m.plan.graph, m.stats, test, -1);
+  if (!ctx.ok()) return Fail(ctx.status());
+  qp::Result<qp::workflows::SensitivityReport> rep = qp::workflows::LayerSensitivity(*ctx, m.plan.config);
+  if (!rep.ok()) return Fail(rep.status());
+  std::printf("\nsensitivity on %lld samples:\n%s", static_cast<long long>(test.size()),
+              qp::workflows::SensitivityToString(*rep).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -407,5 +616,8 @@ int main(int argc, char** argv) {
   if (cmd == "train") return CmdTrain(a);
   if (cmd == "quantize") return CmdQuantize(a);
   if (cmd == "export") return CmdExport(a);
+  if (cmd == "qat") return CmdQat(a);
+  if (cmd == "sweep") return CmdSweep(a);
+  if (cmd == "analyze") return CmdAnalyze(a);
   return Usage("unknown command '" + cmd + "'");
 }
