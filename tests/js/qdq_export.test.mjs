@@ -81,10 +81,12 @@ test('QDQ export passes the onnx checker and matches onnxruntime-node', async (t
         const fracWithin = within / ref.length, fracAgree = agree / N;
         t.diagnostic(`${name} (ORT ${level}): ${(100 * fracWithin).toFixed(2)}% within one quantum ` +
                      `(${quantum.toExponential(3)}), top-1 agreement ${(100 * fracAgree).toFixed(2)}%`);
-        // The TensorRT layout keeps float biases. Integer engines (ORT's fused QLinearConv at 'all',
-        // our kernels) round them to int32 at input scale x weight scale; ORT at 'disabled' adds them
-        // in float. Where that step is coarse (BN-folded depthwise weights) the two semantics differ
-        // by more than a quantum, so for this layout only the integer path ('all') is asserted.
+        // KNOWN GAP (not understood yet): on the TensorRT layout (float weights -> Q -> DQ, float
+        // bias) ORT with optimisations 'disabled' differs from ORT 'all', from our kernels and from
+        // the ORT layout of the same parameters on the MobileNet (93.9% within one quantum, top-1
+        // 99.4% measured); bias rounding is ruled out (its step is <= 0.04 output quanta). The
+        // integer path ('all') agrees 100%, so only it is asserted for this layout; the diagnostic
+        // above still prints the 'disabled' figures.
         if (layout === 'trt' && level === 'disabled') continue;
         assert.ok(fracWithin >= 0.99, `${name} (ORT ${level}): only ${within}/${ref.length} outputs within one quantum`);
         assert.ok(fracAgree >= 0.995, `${name} (ORT ${level}): top-1 agreement ${agree}/${N}`);
