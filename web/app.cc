@@ -9,6 +9,7 @@
 #include "imgui.h"
 #include "web/json_writer.h"
 #include "web/panels/data_panel.h"
+#include "web/panels/export_panel.h"
 #include "web/panels/model_panel.h"
 #include "web/panels/qat_panel.h"
 #include "web/panels/quantize_panel.h"
@@ -57,6 +58,7 @@ App::App() {
   panels_.push_back(std::make_unique<DataPanel>(&session_));
   panels_.push_back(std::make_unique<QuantizePanel>(&session_));
   panels_.push_back(std::make_unique<QatPanel>(&session_));
+  panels_.push_back(std::make_unique<ExportPanel>(&session_));
 }
 
 void App::ApplyScale(float dpr) {

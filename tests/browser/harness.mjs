@@ -50,8 +50,9 @@ export async function startEnv() {
 
 // Opens the page and waits for window.qplay.ready (first frame drawn). Collects console
 // errors and page errors into `errors`. Returns { page, errors, firstFrameMs }.
-export async function openApp(env, { viewport = { width: 1280, height: 800 }, deviceScaleFactor = 1 } = {}) {
-  const context = await env.browser.newContext({ viewport, deviceScaleFactor });
+export async function openApp(env, { viewport = { width: 1280, height: 800 }, deviceScaleFactor = 1,
+                                     acceptDownloads = false } = {}) {
+  const context = await env.browser.newContext({ viewport, deviceScaleFactor, acceptDownloads });
   const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
