@@ -83,6 +83,19 @@ Module['qplayApi'] = (function () {
       if (typeof bs !== 'number' || typeof mb !== 'number') throw new TypeError('qplay.calibrate: batchSize and maxBatches must be numbers');
       return outcome(Module['apiCalibrate'](bs, mb));
     },
+    startQat: function (options) {
+      var o = needObject('startQat', options);
+      var method = o['method'] === undefined ? 'lsq' : needString('startQat', 'options.method', o['method']);
+      var lr = o['lr'] === undefined ? 1e-4 : o['lr'];
+      var bs = o['batchSize'] === undefined ? 64 : o['batchSize'];
+      var steps = o['totalSteps'] === undefined ? 0 : o['totalSteps'];
+      if (typeof lr !== 'number' || typeof bs !== 'number' || typeof steps !== 'number') {
+        throw new TypeError('qplay.startQat: lr, batchSize and totalSteps must be numbers');
+      }
+      return outcome(Module['apiStartQat'](method, lr, bs, steps));
+    },
+    qatStep: function () { return value(Module['apiQatStep']()); },
+    finishQat: function () { return outcome(Module['apiFinishQat']()); },
     exportQDQ: function (layout) {
       return value(Module['apiExportQdq'](layout === undefined ? 'ort' : needString('exportQDQ', 'layout', layout)));
     },

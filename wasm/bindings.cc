@@ -191,6 +191,44 @@ val ExportQdq(const std::string& layout) {
   return WithValue(CopyBytes(bytes.value()));
 }
 
+// ---- QAT (Session's QAT calls, one minibatch per qatStep) ----
+val StartQat(const std::string& method, double lr, double batch_size, double total_steps) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<workflows::QatMethod> m = workflows::ParseQatMethod(method);
+  if (!m.ok()) return Outcome(m.status());
+  if (!(lr > 0 && lr < 1e3) || !(batch_size >= 1 && batch_size <= 1e6) || !(total_steps >= 0 && total_steps <= 1e12))
+    return Outcome(InvalidArgument("startQat: lr ", lr, " must be in (0, 1000), batchSize ", batch_size,
+                                   " in 1..1e6, totalSteps ", total_steps, " >= 0"));
+  workflows::QatOptions opt;
+  opt.method = m.value();
+  opt.lr = static_cast<float>(lr);
+  opt.batch_size = static_cast<int64_t>(batch_size);
+  opt.total_steps = static_cast<int64_t>(total_steps);
+  return Outcome(s->StartQat(opt));
+}
+
+val QatStep() {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<workflows::QatStepRecord> r = s->QatStep();
+  if (!r.ok()) return Outcome(r.status());
+  val v = val::object();
+  v.set("step", static_cast<double>(r.value().step));
+  v.set("epoch", static_cast<double>(r.value().epoch));
+  v.set("loss", r.value().loss);
+  v.set("accuracy", r.value().accuracy);
+  v.set("lr", r.value().lr);
+  v.set("clipFraction", r.value().clip_fraction);
+  return WithValue(v);
+}
+
+val FinishQat() {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  return Outcome(s->FinishQat());
+}
+
 std::string State() {
   Session* s = ApiSession();
   return s != nullptr ? SessionStateJson(*s) : std::string("null");
@@ -224,4 +262,7 @@ EMSCRIPTEN_BINDINGS(qplay_api) {
   emscripten::function("apiRunQuantized", &RunQuantized);
   emscripten::function("apiEvaluateQuantized", &EvaluateQuantized);
   emscripten::function("apiExportQdq", &ExportQdq);
+  emscripten::function("apiStartQat", &StartQat);
+  emscripten::function("apiQatStep", &QatStep);
+  emscripten::function("apiFinishQat", &FinishQat);
 }

@@ -72,6 +72,28 @@ export interface DataState {
   sampleShape: number[];
 }
 
+export interface QatOptions {
+  /** "ste" | "lsq" (default) | "pact" */
+  method?: 'ste' | 'lsq' | 'pact';
+  /** weights' learning rate (default 1e-4) */
+  lr?: number;
+  /** default 64 */
+  batchSize?: number;
+  /** cosine schedule length (default 0: one epoch of the train data) */
+  totalSteps?: number;
+}
+
+export interface QatStepRecord {
+  step: number;
+  epoch: number;
+  /** minibatch loss and accuracy before the update */
+  loss: number;
+  accuracy: number;
+  lr: number;
+  /** fraction of quantized values outside their range */
+  clipFraction: number;
+}
+
 export interface SessionState {
   model: null | {
     name: string;
@@ -97,6 +119,7 @@ export interface SessionState {
     quantized: boolean;
     /** per-site scales and zero points after calibrate(), else null */
     params: object | null;
+    qat: { active: boolean; history: QatStepRecord[] };
   };
 }
 
@@ -133,6 +156,12 @@ export interface QplayApi {
   getConfig(): object | null;
   /** Calibrates on the "calibration" data and quantizes (the session then has a quantized model). */
   calibrate(options?: CalibrateOptions): Outcome;
+  /** Starts QAT from the quantized model (after calibrate) on the "train" data. */
+  startQat(options?: QatOptions): Outcome;
+  /** One QAT minibatch. Throws on error (QAT not started, ...); a failed step changes nothing. */
+  qatStep(): QatStepRecord;
+  /** Makes the QAT weights and ranges the session's quantized model and ends QAT. */
+  finishQat(): Outcome;
   /** The quantized model as a QDQ ONNX file, laid out as ONNX Runtime ("ort", default) or TensorRT
    *  ("trt") expect. Throws on error (not quantized, bits != 8, ...). */
   exportQDQ(layout?: 'ort' | 'trt'): Uint8Array;

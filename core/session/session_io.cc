@@ -182,7 +182,30 @@ void AppendQuant(std::string& out, const Session& s) {
   out += ",\"params\":";
   Result<std::string> params = s.QuantParamsJson();
   out += params.ok() ? params.value() : std::string("null");
-  out += '}';
+  out += ",\"qat\":{\"active\":";
+  const workflows::QatTrainer* qat = s.qat();
+  out += qat != nullptr ? "true" : "false";
+  out += ",\"history\":[";
+  if (qat != nullptr) {
+    const std::vector<workflows::QatStepRecord>& h = qat->history();
+    for (size_t i = 0; i < h.size(); ++i) {
+      if (i) out += ',';
+      out += "{\"step\":";
+      AppendInt(out, h[i].step);
+      out += ",\"epoch\":";
+      AppendInt(out, h[i].epoch);
+      out += ",\"loss\":";
+      AppendNumber(out, h[i].loss);
+      out += ",\"accuracy\":";
+      AppendNumber(out, h[i].accuracy);
+      out += ",\"lr\":";
+      AppendNumber(out, h[i].lr);
+      out += ",\"clipFraction\":";
+      AppendNumber(out, h[i].clip_fraction);
+      out += '}';
+    }
+  }
+  out += "]}}";
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ Result<std::vector<float>> RunConcatenated(const Session& session, const float* 
 //  "data": {"train"|"calibration"|"test": null | {samples, numClasses, sampleShape}},
 //  "training": {active, history: [{step, epoch, loss, accuracy, lr}]},
 //  "quant": {config: null | <QuantConfigToJson>, calibrating, progress, quantized,
-//            params: null | <QuantParamsJson>}}.
+//            params: null | <QuantParamsJson>,
+//            qat: {active, history: [{step, epoch, loss, accuracy, lr, clipFraction}]}}}.
 // Non-finite numbers are written as null.
 std::string SessionStateJson(const Session& session);
 

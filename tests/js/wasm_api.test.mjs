@@ -4,7 +4,7 @@
 // int8 QDQ); evaluate() agrees with top-1 counted here from ORT's logits; exportOnnx() bytes run
 // in ORT; bad calls give clear messages and leave the module usable.
 // Env: QP_WASM_BUILD (wasm build folder, default build/wasm), QP_WORK_DIR (scratch).
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -31,6 +31,8 @@ before(async () => {
   // Benchmark models written by Debian's python3-onnx (not by our exporter): fp32 and QDQ.
   execFileSync('/usr/bin/python3', [path.join(root, 'scripts', 'bench', 'make_models.py'), '--out', work]);
 });
+
+after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 // Seeded uniform [0, 1) input.
 function input(n, seed) {
@@ -300,4 +302,41 @@ test('setConfig + calibrate + exportQDQ: ORT runs the exported QDQ model like ru
   assert.throws(() => qplay.evaluate({ mode: 'fast' }), /fast/);
   assert.throws(() => qplay.exportQDQ('tflite'), /tflite/);
   assert.equal(qplay.calibrate({ batchSize: 0 }).ok, false);
+});
+
+test('startQat + 20 qatStep grow the history; finishQat; the QAT model exports and runs in ORT like our int8', async () => {
+  assert.throws(() => qplay.qatStep(), /QAT|qat/, 'no QAT running');
+  const file = path.join(work, 'mlp.fp32.onnx');
+  assert.equal(qplay.loadModel(bytes(file), 'mlp.onnx').ok, true);
+  const n = 96;
+  const pixels = new Uint8Array(n * 784);
+  let s = 17;
+  for (let i = 0; i < pixels.length; ++i) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; pixels[i] = s >>> 24; }
+  const labels = new Uint8Array(n).map((_, i) => (i * 3) % 10);
+  for (const role of ['calibration', 'train']) {
+    assert.equal(qplay.setData(role, idx(0x08, [n, 28, 28], pixels), idx(0x08, [n], labels)).ok, true, role);
+  }
+  assert.equal(qplay.setConfig({ preset: 'int8' }).ok, true);
+  assert.equal(qplay.calibrate({ batchSize: 32 }).ok, true);
+  assert.equal(qplay.startQat({ method: 'bogus' }).ok, false);
+  assert.deepEqual(qplay.startQat({ method: 'ste', lr: 1e-3, batchSize: 16 }), { ok: true, message: '' });
+  for (let i = 0; i < 20; ++i) {
+    const r = qplay.qatStep();
+    assert.equal(r.step, i);
+    assert.ok(Number.isFinite(r.loss) && r.loss > 0, `step ${i} loss ${r.loss}`);
+    assert.ok(r.accuracy >= 0 && r.accuracy <= 1);
+    assert.equal(qplay.state().quant.qat.history.length, i + 1);
+  }
+  assert.deepEqual(qplay.finishQat(), { ok: true, message: '' });
+  assert.equal(qplay.state().quant.qat.active, false);
+  const qfile = path.join(work, 'mlp.qat.qdq.onnx');
+  fs.writeFileSync(qfile, qplay.exportQDQ());
+  const x = Float32Array.from(pixels.subarray(0, 3 * 784), (p) => p / 255);
+  const ours = qplay.run(x, { mode: 'int8' });
+  const sess = await ort.InferenceSession.create(qfile, { graphOptimizationLevel: 'all' });
+  const ref = (await sess.run({ [sess.inputNames[0]]: new ort.Tensor('float32', x, [3, 784]) }))[sess.outputNames[0]].data;
+  const distinct = [...new Set(ref)].sort((a, b) => a - b);
+  let quantum = Infinity;
+  for (let i = 1; i < distinct.length; ++i) quantum = Math.min(quantum, distinct[i] - distinct[i - 1]);
+  for (let i = 0; i < ref.length; ++i) assert.ok(Math.abs(ours[i] - ref[i]) <= quantum * 1.001, `QAT int8 output ${i}: ${ours[i]} vs ORT ${ref[i]}`);
 });
