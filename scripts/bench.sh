@@ -2,7 +2,7 @@
 # Benchmarks (never tests): builds the bench programs natively and with Emscripten, runs each one
 # natively, under node and in headless Chromium, and writes what they print (JSON lines) to
 # build/bench/<program>-<env>.jsonl plus a combined table build/bench/report.md.
-#   ./scripts/bench.sh [quant] [kernels] [e2e] ...   (default: every program that exists)
+#   ./scripts/bench.sh [quant] [kernels] [graph] [e2e] ...   (default: every program that exists)
 # e2e writes the float and QDQ models to build/bench/models/{mlp,cnn,mbv2}.{fp32,qdq_u8,qdq_s8}.onnx
 # (stable paths, so anyone can rerun other engines on them) and times every engine in Chromium.
 # Programs print one JSON object per line: {"bench": ..., "case": ..., "metric": ..., "value": ...}
@@ -29,6 +29,18 @@ for p in "${PROGRAMS[@]}"; do
     cmake --build --preset wasm --target qp_e2e >/dev/null
     node scripts/bench/e2e/run_e2e.mjs --models "$OUT/models" --qp build/wasm/scripts/bench/e2e \
       --runs "${QP_E2E_RUNS:-50}" | tee "$OUT/e2e-chromium.jsonl"
+    continue
+  fi
+  if [ "$p" = graph ]; then
+    # The graph runtimes on the e2e model files: fp32 Executor, and on the QDQ files the
+    # Int8Executor (xnnpack natively) with its overhead over the sum of its step times.
+    [ -f "$OUT/models/mlp.qdq_u8.onnx" ] || /usr/bin/python3 scripts/bench/make_models.py --out "$OUT/models"
+    echo "[bench] building bench_graph (native)"
+    cmake --build --preset native --target bench_graph >/dev/null
+    models=()
+    for m in mlp cnn mbv2; do models+=("$OUT/models/$m.fp32.onnx" "$OUT/models/$m.qdq_u8.onnx" "$OUT/models/$m.qdq_s8.onnx"); done
+    echo "[bench] bench_graph native"
+    build/native/scripts/bench/graph/bench_graph "${models[@]}" --runs "${QP_GRAPH_RUNS:-40}" | tee "$OUT/graph-native.jsonl"
     continue
   fi
   target="bench_$p"

@@ -5,6 +5,7 @@
 #include "core/int8/int8_executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -1201,6 +1202,12 @@ Result<Int8Executor> Int8Executor::Create(Graph graph, const Int8Options& option
 }
 
 Result<std::vector<Tensor>> Int8Executor::Run(const std::vector<Tensor>& inputs) const {
+  return RunProfiled(inputs, nullptr, nullptr);
+}
+
+Result<std::vector<Tensor>> Int8Executor::RunProfiled(const std::vector<Tensor>& inputs,
+                                                      std::vector<double>* step_us,
+                                                      std::vector<std::string>* step_names) const {
   const Plan& p = *plan_;
   if (inputs.size() != p.graph.inputs.size()) {
     return InvalidArgument("got ", inputs.size(), " inputs; the model has ", p.graph.inputs.size());
@@ -1227,7 +1234,18 @@ Result<std::vector<Tensor>> Int8Executor::Run(const std::vector<Tensor>& inputs)
     }
     ctx.t[static_cast<size_t>(p.input_slots[i])] = t;
   }
-  for (const Step& s : p.steps) QP_RETURN_IF_ERROR(s.fn(ctx).WithContext(s.what));
+  if (step_us == nullptr) {
+    for (const Step& s : p.steps) QP_RETURN_IF_ERROR(s.fn(ctx).WithContext(s.what));
+  } else {
+    step_us->clear();
+    if (step_names) step_names->clear();
+    for (const Step& s : p.steps) {
+      const auto t0 = std::chrono::steady_clock::now();
+      QP_RETURN_IF_ERROR(s.fn(ctx).WithContext(s.what));
+      step_us->push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      if (step_names) step_names->push_back(s.what);
+    }
+  }
   std::vector<Tensor> out;
   for (int id : p.output_slots) out.push_back(ctx.t[static_cast<size_t>(id)]);
   return out;

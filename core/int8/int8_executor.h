@@ -55,6 +55,10 @@ class Int8Executor {
 
   // Inputs/outputs in graph order, as the fp32 Executor; dim 0 of every input is the batch.
   Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const;
+  // Run that also records the wall time of every step (microseconds, in step order) and its name
+  // ("node 'c1' (Conv): qs8 conv" style), for the runtime-overhead benchmark.
+  Result<std::vector<Tensor>> RunProfiled(const std::vector<Tensor>& inputs, std::vector<double>* step_us,
+                                          std::vector<std::string>* step_names) const;
 
   Backend backend() const;
   int int8_kernel_steps() const;
