@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/data/metrics.h"
 #include "core/workflows/calibrate.h"
 #include "core/workflows/simulate.h"
 
@@ -16,31 +17,6 @@ const char* EvalTargetName(EvalTarget t) {
     case EvalTarget::kInt8: return "int8";
   }
   return "?";
-}
-
-Status AccumulateTopOne(const Tensor& logits, const int64_t* labels, int64_t count,
-                        int64_t num_classes, EvalSummary* s, double* loss_sum) {
-  if (logits.dtype() != DType::kFloat32 || count < 1 || logits.numel() % count != 0)
-    return InvalidArgument("evaluate: the first output ", ShapeToString(logits.shape()),
-                           " is not float32 [", count, ", classes]");
-  const int64_t classes = logits.numel() / count;
-  if (classes < num_classes)
-    return InvalidArgument("evaluate: the model gives ", classes, " scores per sample but the data has ",
-                           num_classes, " classes");
-  for (int64_t i = 0; i < count; ++i) {
-    const float* row = logits.f32() + i * classes;
-    const int64_t label = labels[i];
-    if (label < 0 || label >= classes)
-      return InvalidArgument("evaluate: label ", label, " of sample ", i, " is outside [0, ", classes, ")");
-    const int64_t arg = std::max_element(row, row + classes) - row;
-    s->correct += arg == label;
-    const double mx = row[arg];
-    double z = 0;
-    for (int64_t c = 0; c < classes; ++c) z += std::exp(static_cast<double>(row[c]) - mx);
-    *loss_sum += std::log(z) + mx - row[label];
-  }
-  s->samples += count;
-  return Status::Ok();
 }
 
 Result<EvalJob> EvalJob::Start(const Session& session, DataRole role, EvalTarget target,
@@ -86,12 +62,10 @@ Result<double> EvalJob::Step() {
     QP_ASSIGN_OR_RETURN(outs, session_->RunQuantized(mode, x, run_));
   }
   if (outs.empty()) return InvalidArgument("evaluate: the model has no output");
-  EvalSummary acc = acc_;
-  double loss = loss_sum_;
-  QP_RETURN_IF_ERROR(AccumulateTopOne(outs[0], slice.labels.data<int64_t>(), count, ds->num_classes,
-                                      &acc, &loss));
-  acc_ = acc;  // only a fully scored chunk counts
-  loss_sum_ = loss;
+  // AccumulateTopOne adds nothing on error: only a fully scored chunk counts.
+  QP_RETURN_IF_ERROR(data::AccumulateTopOne(outs[0], slice.labels.data<int64_t>(), count,
+                                            ds->num_classes, &acc_.correct, &loss_sum_));
+  acc_.samples += count;
   next_ += count;
   return progress();
 }

@@ -17,12 +17,6 @@ namespace qp {
 enum class EvalTarget : uint8_t { kModel, kQuantFloat, kSimulated, kInt8 };
 const char* EvalTargetName(EvalTarget t);  // "model", "float", "simulated", "int8"
 
-// Adds one batch of logits [count, classes] to a running top-1 count and summed softmax
-// cross-entropy (double, max-shifted). InvalidArgument if the logits are not float32
-// [count, >= num_classes] or a label is out of range.
-Status AccumulateTopOne(const Tensor& logits, const int64_t* labels, int64_t count,
-                        int64_t num_classes, EvalSummary* summary, double* loss_sum);
-
 class EvalJob {
  public:
   // `session` must outlive the job. max_samples <= 0: the whole dataset. chunk: samples per Step.

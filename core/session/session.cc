@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/data/metrics.h"
 #include "core/graph/executor.h"
 #include "core/onnx/onnx.h"
 
@@ -186,25 +187,9 @@ Result<EvalSummary> Session::Evaluate(DataRole role, int64_t max_samples, int64_
     const int64_t count = std::min(batch, n - start);
     QP_ASSIGN_OR_RETURN(Tensor x, AdaptImages(ds->images, start, count));
     QP_ASSIGN_OR_RETURN(std::vector<Tensor> outs, Run(x, run));
-    const Tensor& logits = outs[0];
-    if (logits.dtype() != DType::kFloat32 || logits.numel() % count != 0)
-      return InvalidArgument("evaluate: the first output ", ShapeToString(logits.shape()),
-                             " is not float32 [", count, ", classes]");
-    const int64_t classes = logits.numel() / count;
-    if (classes < ds->num_classes)
-      return InvalidArgument("evaluate: the model gives ", classes, " scores per sample but the ",
-                             DataRoleName(role), " data has ", ds->num_classes, " classes");
-    for (int64_t i = 0; i < count; ++i) {
-      const float* row = logits.f32() + i * classes;
-      const int64_t label = ds->labels.data<int64_t>()[start + i];
-      const int64_t arg = std::max_element(row, row + classes) - row;
-      s.correct += arg == label;
-      // Softmax cross-entropy in double, max-shifted for stability.
-      const double mx = row[arg];
-      double z = 0;
-      for (int64_t c = 0; c < classes; ++c) z += std::exp(static_cast<double>(row[c]) - mx);
-      loss_sum += std::log(z) + mx - row[label];
-    }
+    QP_RETURN_IF_ERROR(data::AccumulateTopOne(outs[0], ds->labels.data<int64_t>() + start, count,
+                                              ds->num_classes, &s.correct, &loss_sum)
+                           .WithContext(std::string(DataRoleName(role)) + " data"));
     s.samples += count;
   }
   s.accuracy = s.samples ? static_cast<double>(s.correct) / s.samples : 0;

@@ -1,12 +1,14 @@
 // Simulation, integer execution and their comparison (see simulate.h).
 #include "core/workflows/simulate.h"
 
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
 #include <sstream>
 
+#include "core/data/metrics.h"
 #include "core/graph/executor.h"
 #include "core/workflows/fake_quant.h"
 #include "core/workflows/qdq_export.h"
@@ -295,24 +297,8 @@ Result<AccuracyResult> EvaluateAccuracy(const QuantizedRunner& runner, ExecMode 
     const int64_t count = std::min(batch, n - start);
     QP_ASSIGN_OR_RETURN(data::Dataset b, data::SliceDataset(ds, start, count));
     QP_ASSIGN_OR_RETURN(std::vector<Tensor> outs, runner.Run(mode, b.images));
-    const Tensor& logits = outs[0];
-    if (logits.dtype() != DType::kFloat32 || logits.numel() % count != 0)
-      return InvalidArgument("evaluate: the first output ", ShapeToString(logits.shape()),
-                             " is not float32 [", count, ", classes]");
-    const int64_t classes = logits.numel() / count;
-    if (classes < ds.num_classes)
-      return InvalidArgument("evaluate: the model gives ", classes, " scores per sample but the data has ",
-                             ds.num_classes, " classes");
-    for (int64_t i = 0; i < count; ++i) {
-      const float* row = logits.f32() + i * classes;
-      const int64_t label = b.labels.data<int64_t>()[i];
-      const int64_t arg = std::max_element(row, row + classes) - row;
-      r.correct += arg == label;
-      const double mx = row[arg];
-      double z = 0;
-      for (int64_t c = 0; c < classes; ++c) z += std::exp(static_cast<double>(row[c]) - mx);
-      loss_sum += std::log(z) + mx - row[label];
-    }
+    QP_RETURN_IF_ERROR(data::AccumulateTopOne(outs[0], b.labels.data<int64_t>(), count, ds.num_classes,
+                                              &r.correct, &loss_sum));
     r.samples += count;
   }
   r.accuracy = r.samples ? static_cast<double>(r.correct) / r.samples : 0;

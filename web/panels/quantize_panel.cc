@@ -13,8 +13,8 @@ namespace qp::web {
 namespace {
 
 const char* kCalibNames[] = {"max", "percentile", "mse", "entropy", "minmax"};
-constexpr int kCalibBatch = 16;  // samples per calibration step
-constexpr int kEvalChunk = 8;    // samples per evaluation step
+constexpr int kCalibBatch = 8;   // samples per calibration step
+constexpr int kEvalChunk = 4;    // samples per evaluation step
 
 bool AllEightBit(const workflows::QuantPlan& plan) {
   for (const workflows::QuantSite& s : plan.sites)
@@ -181,7 +181,7 @@ void QuantizePanel::Draw(FrameContext& ctx) {
   // Calibration controls.
   const bool calibrating = session_.calibrating() && quantize_when_done_;
   ImGui::SetNextItemWidth(140.0f * dpr);
-  ImGui::SliderInt("calibration batches of 16", &calib_batches_, 1, 128);
+  ImGui::SliderInt("calibration batches of 8", &calib_batches_, 1, 256);
   ImGui::SameLine();
   ImGui::SetNextItemWidth(140.0f * dpr);
   ImGui::SliderInt("test samples", &eval_samples_, 100, 10000);

@@ -42,7 +42,7 @@ class QuantizePanel : public Panel {
   Session& session_;
   uint64_t generation_ = ~uint64_t{0};
   int preset_index_ = 0;
-  int calib_batches_ = 32;  // of 16 samples: 512 calibration images by default
+  int calib_batches_ = 64;  // of 8 samples: 512 calibration images by default
   int eval_samples_ = 2000;
   bool quantize_when_done_ = false;
   double calib_ms_ = 0;
