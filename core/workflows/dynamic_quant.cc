@@ -8,20 +8,9 @@
 #include "core/graph/executor.h"
 #include "core/quant/observers.h"
 #include "core/quant/quantize.h"
+#include "core/workflows/node_attrs.h"
 
 namespace qp::workflows {
-namespace {
-
-int64_t IntAttr(const Node& n, const char* key, int64_t def) {
-  const Attribute* a = n.attr(key);
-  return a && a->kind == Attribute::Kind::kInt ? a->i : def;
-}
-float FloatAttr(const Node& n, const char* key, float def) {
-  const Attribute* a = n.attr(key);
-  return a && a->kind == Attribute::Kind::kFloat ? a->f : def;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<DynamicQuantizedModel>> DynamicQuantizedModel::Create(
     const Graph& graph, const DynamicQuantOptions& options) {

@@ -11,18 +11,11 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include "core/workflows/node_attrs.h"
 
 namespace qp::workflows {
 namespace {
 
-int64_t IntAttr(const Node& n, const char* key, int64_t def) {
-  const Attribute* a = n.attr(key);
-  return a && a->kind == Attribute::Kind::kInt ? a->i : def;
-}
-float FloatAttr(const Node& n, const char* key, float def) {
-  const Attribute* a = n.attr(key);
-  return a && a->kind == Attribute::Kind::kFloat ? a->f : def;
-}
 
 bool IsWeightOp(const std::string& op) { return op == "Conv" || op == "Gemm" || op == "MatMul"; }
 

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <map>
+#include "core/workflows/node_attrs.h"
 
 namespace qp::workflows {
 namespace {
@@ -22,14 +23,6 @@ bool IsGraphOutput(const Graph& g, const std::string& v) {
   return false;
 }
 
-int64_t IntAttr(const Node& n, const char* key, int64_t def) {
-  const Attribute* a = n.attr(key);
-  return a && a->kind == Attribute::Kind::kInt ? a->i : def;
-}
-float FloatAttr(const Node& n, const char* key, float def) {
-  const Attribute* a = n.attr(key);
-  return a && a->kind == Attribute::Kind::kFloat ? a->f : def;
-}
 
 const Tensor* ConstF32(const Graph& g, const std::string& name) {
   auto it = g.initializers.find(name);

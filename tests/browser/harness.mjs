@@ -106,3 +106,31 @@ export async function screenshot(page, name, options = {}) {
   writeFileSync(file, await page.screenshot(options));
   return file;
 }
+
+// ---- Page-state tests (URL state, autosave): helpers over web/page_state.js ----------------------
+
+// Opens `url` in a new page of `context` and waits until the app is ready and page_state.js has
+// decided about restoring. Returns { page, errors } (uncaught page errors).
+export async function openPageState(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url, { waitUntil: 'load' });
+  await page.evaluate(() => window.qplay.ready.then(() => window.qplay.page.restored));
+  return { page, errors };
+}
+
+// The same seeded input (two samples of `perSample` values) in every page; the outputs as an array.
+export async function runFixed(page, perSample) {
+  return page.evaluate((n) => {
+    const x = new Float32Array(2 * n);
+    for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 1000;
+    return Array.from(window.qplay.run(x));
+  }, perSample);
+}
+
+// Waits until location.hash matches `re`; returns the hash.
+export async function waitHash(page, re) {
+  await page.waitForFunction((src) => new RegExp(src).test(location.hash), re.source, { timeout: 10000 });
+  return page.evaluate(() => location.hash);
+}

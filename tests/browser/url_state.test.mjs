@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startEnv, repoRoot } from './harness.mjs';
+import { startEnv, repoRoot, openPageState as open, runFixed, waitHash } from './harness.mjs';
 
 let env, work;
 before(async () => {
@@ -21,29 +21,6 @@ after(async () => {
   if (env) await env.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
-
-async function open(context, url) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url, { waitUntil: 'load' });
-  await page.evaluate(() => window.qplay.ready.then(() => window.qplay.page.restored));
-  return { page, errors };
-}
-
-// The same seeded input in every page; returns the outputs as an array.
-async function runFixed(page, perSample) {
-  return page.evaluate((n) => {
-    const x = new Float32Array(2 * n);
-    for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 1000;
-    return Array.from(window.qplay.run(x));
-  }, perSample);
-}
-
-async function waitHash(page, re) {
-  await page.waitForFunction((src) => new RegExp(src).test(location.hash), re.source, { timeout: 10000 });
-  return page.evaluate(() => location.hash);
-}
 
 test('the URL names a built-in model and its seed; opening it reproduces the model', async () => {
   const a = await env.browser.newContext({ viewport: { width: 1000, height: 700 } });
