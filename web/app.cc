@@ -8,12 +8,16 @@
 
 #include "imgui.h"
 #include "web/json_writer.h"
+#include "web/panels/benchmark_panel.h"
+#include "web/panels/compare_panel.h"
 #include "web/panels/data_panel.h"
 #include "web/panels/export_panel.h"
+#include "web/panels/histograms_panel.h"
 #include "web/panels/model_panel.h"
 #include "web/panels/qat_panel.h"
 #include "web/panels/quantize_panel.h"
 #include "web/panels/quant_explorer.h"
+#include "web/panels/range_panel.h"
 #include "web/platform_web.h"
 #include "web/test_hooks.h"
 
@@ -57,7 +61,11 @@ App::App() {
   panels_.push_back(std::make_unique<ModelPanel>(&session_));
   panels_.push_back(std::make_unique<DataPanel>(&session_));
   panels_.push_back(std::make_unique<QuantizePanel>(&session_));
+  panels_.push_back(std::make_unique<HistogramsPanel>(&session_));
+  panels_.push_back(std::make_unique<RangePanel>(&session_));
   panels_.push_back(std::make_unique<QatPanel>(&session_));
+  panels_.push_back(std::make_unique<ComparePanel>(&session_));
+  panels_.push_back(std::make_unique<BenchmarkPanel>(&session_));
   panels_.push_back(std::make_unique<ExportPanel>(&session_));
 }
 
