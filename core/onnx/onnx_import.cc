@@ -107,8 +107,19 @@ Result<Tensor> FromTensorProto(const pb::TensorProto& tp, const ImportOptions& o
     case DType::kFloat32: CopyTyped(tp.float_data(), t.data<float>()); break;
     case DType::kInt64: CopyTyped(tp.int64_data(), t.data<int64_t>()); break;
     case DType::kInt32: CopyTyped(tp.int32_data(), t.data<int32_t>()); break;
-    case DType::kInt8: CopyTyped(tp.int32_data(), t.data<int8_t>()); break;
-    case DType::kUInt8: CopyTyped(tp.int32_data(), t.data<uint8_t>()); break;
+    case DType::kInt8:
+    case DType::kUInt8: {
+      // int8/uint8 values are stored widened in int32_data; one outside the element type (a uint8
+      // zero point of 300) is a broken file, never wrapped silently.
+      const int32_t lo = dt == DType::kInt8 ? -128 : 0, hi = dt == DType::kInt8 ? 127 : 255;
+      for (int i = 0; i < tp.int32_data_size(); ++i)
+        if (tp.int32_data(i) < lo || tp.int32_data(i) > hi)
+          return InvalidArgument(what, ": value ", tp.int32_data(i), " at index ", i, " does not fit its type ",
+                                 DTypeName(dt), " [", lo, ", ", hi, "]");
+      if (dt == DType::kInt8) CopyTyped(tp.int32_data(), t.data<int8_t>());
+      else CopyTyped(tp.int32_data(), t.data<uint8_t>());
+      break;
+    }
     case DType::kBool:
       for (int i = 0; i < tp.int32_data_size(); ++i) t.data<bool>()[i] = tp.int32_data(i) != 0;
       break;
@@ -241,7 +252,11 @@ Result<Graph> ImportModel(const void* data, size_t size, const ImportOptions& op
     n.domain = np.domain();
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
-    QP_RETURN_IF_ERROR(CheckNodeSupported(n, g.opset));
+    // ONNX Runtime's contrib QLinearAdd / QLinearConcat are accepted for the int8 executor, which
+    // rewrites them to QDQ (core/int8); the fp32 executor and the exporter reject them when they
+    // check the graph's ops.
+    const bool ort_qop = n.domain == "com.microsoft" && (n.op_type == "QLinearAdd" || n.op_type == "QLinearConcat");
+    if (!ort_qop) QP_RETURN_IF_ERROR(CheckNodeSupported(n, g.opset));
     for (const pb::AttributeProto& a : np.attribute()) {
       QP_ASSIGN_OR_RETURN(Attribute attr, FromAttribute(a, n.Describe(), opt));
       if (!n.attrs.emplace(a.name(), std::move(attr)).second)
