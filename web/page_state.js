@@ -1,6 +1,7 @@
 // Page-level persistence of the playground (plain JS, no logic of the session itself):
 //  - URL state: the model identity, its seed and the quantization config live in location.hash
-//    (#model=demo:cnn&seed=1 | #model=sha256:<hex>&name=<file>, plus &config=<base64url JSON>
+//    (#model=demo:cnn&seed=1 for an untrained architecture | #model=builtin:cnn for a trained
+//    built-in model (/models/cnn.onnx) | #model=sha256:<hex>&name=<file>, plus &config=<base64url JSON>
 //    once the session exposes a config). Opening such a URL reproduces them; a dropped model
 //    that this browser has not stored asks for its file and loads as soon as it is dropped.
 //  - Autosave: the session (model identity, config, training history) to IndexedDB, model bytes
@@ -103,7 +104,10 @@
   function currentConfig() {
     // The session's quantization config, once the API has one (setConfig/getConfig).
     if (typeof qplay.getConfig === 'function') {
-      try { return JSON.stringify(qplay.getConfig()); } catch (e) { return null; }
+      try {
+        var c = qplay.getConfig();
+        return c === null || c === undefined ? null : JSON.stringify(c);
+      } catch (e) { return null; }
     }
     return null;
   }
@@ -112,13 +116,22 @@
     if (!m) return null;
     var f = files[m.name];
     if (f && f.params === m.params) return { kind: 'file', name: m.name, hash: f.hash };
+    var b = builtinName(m.name);
+    if (b) return { kind: 'builtin', name: b };
     if (DEMOS.indexOf(m.name) >= 0) return { kind: 'demo', name: m.name, seed: m.name === demo.name ? demo.seed : 1 };
     return { kind: 'unknown', name: m.name };
   }
+  // "cnn.onnx" -> "cnn" when the build embeds /models/cnn.onnx (a dropped file of the same name is
+  // found in `files` first, by content hash).
+  function builtinName(modelName) {
+    var match = /^(.+)\.onnx$/.exec(modelName || '');
+    if (!match || typeof qplay.builtinModels !== 'function') return null;
+    try { return qplay.builtinModels().indexOf(match[1]) >= 0 ? match[1] : null; } catch (e) { return null; }
+  }
   function hashFor(id, config) {
     if (!id || id.kind === 'unknown') return '';
-    var parts = id.kind === 'demo'
-      ? ['model=demo:' + encodeURIComponent(id.name), 'seed=' + id.seed]
+    var parts = id.kind === 'demo' ? ['model=demo:' + encodeURIComponent(id.name), 'seed=' + id.seed]
+      : id.kind === 'builtin' ? ['model=builtin:' + encodeURIComponent(id.name)]
       : ['model=' + id.hash, 'name=' + encodeURIComponent(id.name)];  // hash: [a-z0-9:] only
     if (config) parts.push('config=' + b64urlEncode(config));
     return '#' + parts.join('&');
@@ -136,7 +149,7 @@
   // ---- applying a description (URL, autosave, session file) to the session ---------------------
   function fail(message) { return { ok: false, message: message }; }
   function applyConfig(config) {
-    if (!config) return { ok: true, message: '' };
+    if (!config || config === 'null') return { ok: true, message: '' };  // nothing to apply (older saves wrote "null")
     if (typeof qplay.setConfig !== 'function') return fail('this build has no setConfig; the config was not applied');
     var r = qplay.setConfig(config);
     return r && typeof r.ok === 'boolean' ? r : { ok: true, message: '' };
@@ -165,6 +178,11 @@
       var r = loadDemo(m.name, seed);
       return Promise.resolve(r.ok ? applyConfig(desc.config) : r);
     }
+    if (m.kind === 'builtin') {
+      if (typeof qplay.loadBuiltinModel !== 'function') return Promise.resolve(fail('this build has no built-in models'));
+      var rb = qplay.loadBuiltinModel(String(m.name));
+      return Promise.resolve(rb.ok ? applyConfig(desc.config) : rb);
+    }
     if (m.kind === 'file') {
       var have = desc.bytes ? Promise.resolve({ bytes: desc.bytes, name: m.name }) : getModel(m.hash).catch(function () { return null; });
       return have.then(function (rec) {
@@ -183,12 +201,13 @@
         });
       });
     }
-    return Promise.resolve(fail('unknown model kind "' + m.kind + '"; expected demo or file'));
+    return Promise.resolve(fail('unknown model kind "' + m.kind + '"; expected demo, builtin or file'));
   }
   function fromHash(h) {
     var p = parseHash(h);
     if (!p.model) return null;
     var config = p.config ? b64urlDecode(p.config) : null;
+    if (p.model.indexOf('builtin:') === 0) return { model: { kind: 'builtin', name: p.model.slice(8) }, config: config };
     if (p.model.indexOf('demo:') === 0) return { model: { kind: 'demo', name: p.model.slice(5), seed: p.seed === undefined ? 1 : p.seed }, config: config };
     return { model: { kind: 'file', hash: p.model, name: p.name || 'model.onnx' }, config: config };
   }
@@ -321,7 +340,8 @@
     return getSession(AUTOSAVE_KEY).then(function (s) {
       if (!s) return null;
       lastSaved = null;
-      var what = s.model.kind === 'demo' ? s.model.name + ' (seed ' + s.model.seed + ')' : s.model.name;
+      var what = s.model.kind === 'demo' ? s.model.name + ' (seed ' + s.model.seed + ')'
+        : s.model.kind === 'builtin' ? s.model.name + ' (trained)' : s.model.name;
       showBanner('Restore the session autosaved ' + escapeHtml(new Date(s.savedAt).toLocaleString()) + ': model <b>' +
                  escapeHtml(what) + '</b>' + (s.history && s.history.length ? ', ' + s.history.length + ' training steps' : '') + '?',
                  [{ id: 'qp-banner-restore', label: 'Restore', run: function () { page.restoreAutosave(); } }]);

@@ -43,6 +43,42 @@ test('autosave: a reload without hash offers the saved session and restores it',
   await ctx.close();
 });
 
+test('a trained built-in model is saved by name and restored with its trained weights', async () => {
+  const ctx = await env.browser.newContext();
+  const { page } = await open(ctx, env.url);
+  assert.ok((await page.evaluate(() => window.qplay.builtinModels())).includes('cnn'), 'the bundle embeds models/cnn.onnx');
+  // The Model tab's "cnn (trained)" loads /models/cnn.onnx: the session names it cnn.onnx.
+  assert.deepEqual(await page.evaluate(() => window.qplay.loadBuiltinModel('cnn')), { ok: true, message: '' });
+  const hash = await waitHash(page, /model=builtin:/);
+  assert.match(hash, /^#model=builtin:cnn(&|$)/);
+  await page.evaluate(() => window.qplay.page.saveNow());
+  const y = await runFixed(page, 784);
+  // Oracle that the weights matter: the untrained architecture of the same name answers otherwise.
+  await page.evaluate(() => window.qplay.loadDemo('cnn', 1));
+  assert.notDeepEqual(await runFixed(page, 784), y);
+  await page.evaluate(() => window.qplay.loadBuiltinModel('cnn'));
+  await page.evaluate(() => window.qplay.page.saveNow());
+  await page.close();
+
+  const { page: p2 } = await open(ctx, env.url);  // no hash: the autosave banner
+  await p2.waitForSelector('#qp-banner-restore', { state: 'visible', timeout: 10000 });
+  assert.match(await p2.textContent('#qp-banner'), /cnn \(trained\)/);
+  await p2.click('#qp-banner-restore');
+  await p2.waitForFunction(() => window.qplay.page.lastRestore, null, { timeout: 10000 });
+  assert.deepEqual(await p2.evaluate(() => window.qplay.page.lastRestore), { ok: true, message: '' });
+  assert.equal((await p2.evaluate(() => window.qplay.api.state())).model.name, 'cnn.onnx');
+  assert.deepEqual(await runFixed(p2, 784), y);
+
+  // The URL alone reproduces it in another browser profile.
+  const other = await env.browser.newContext();
+  const { page: p3 } = await open(other, env.url + hash);
+  const r = await p3.evaluate(() => window.qplay.page.restored);
+  assert.equal(r && r.ok, true, JSON.stringify(r));
+  assert.deepEqual(await runFixed(p3, 784), y);
+  await other.close();
+  await ctx.close();
+});
+
 test('session file: export with the dropped model inside, import in another browser profile', async () => {
   const file = path.join(work, 'cnn.fp32.onnx');
   const a = await env.browser.newContext();
