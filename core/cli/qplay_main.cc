@@ -1,6 +1,7 @@
 // qplay: the native command-line front end over core/session (batch work and verification).
 // Errors go to stderr with exit code 1; usage errors exit with 2. Every command works on any
 // supported ONNX model; `demo:NAME` names an untrained demo architecture instead of a file.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,19 +49,30 @@ commands:
       ONNX and the parameters as JSON. Presets: int8 (default), int8_s8, trt_w8a8, w4a8, w4a4, w3a3
   export MODEL --out FILE.onnx [--format qdq|float] [quantize options]
       the QDQ model (default; the quantize options, without the report) or the float model
-  qat MODEL --data SPEC [--test SPEC] [--preset P | --config F.json] [--method ste|lsq|pact]
-      [--epochs E | --steps N] [--qat-batch B] [--lr LR] [--range-lr LR] [--freeze-bn-step N]
-      [--freeze-observers-step N] [--seed S] [--limit N] [--out F.onnx] [--params-out F.json]
+  qat MODEL --data SPEC [--test SPEC] [--preset P | --config F.json]
+      [--method ste|lsq|lsq+|pact] [--lsq-init 1] [--epochs E | --steps N] [--qat-batch B]
+      [--lr LR] [--range-lr LR] [--freeze-bn-step N] [--freeze-observers-step N] [--seed S]
+      [--limit N] [--out F.onnx] [--params-out F.json]
       quantization-aware training from the PTQ start (calibrated on 8 batches of SPEC): prints the
       simulated accuracy before and after, and progress (loss, accuracy, clipped fraction); --out
-      writes the QDQ model (8-bit configs) or else the float model with the QAT-trained weights
-  sweep MODEL --data SPEC [--test SPEC] [--bits 2,3,4,5,6,7,8] [--per-layer 1] [--limit N]
-        [--out TABLE.csv|TABLE.json]
+      writes the QDQ model (8-bit configs) or else the float model with the QAT-trained weights.
+      lsq+ = LSQ plus a learned (integer at export) zero point on affine activations; --lsq-init 1
+      starts weight scales at LSQ's 2 mean|w| / sqrt(Qp) instead of the calibrated ones
+  sweep MODEL --data SPEC [--test SPEC] [--bits 2,3,4,5,6,7,8] [--per-layer 1] [--global 0]
+        [--limit N] [--out TABLE.csv|TABLE.json]
       range x precision: bits x activation calibrator (max, percentile 99.9/99.99/99.999, mse,
-      entropy), accuracy and output SQNR of the simulation on --test (default SPEC, 1000 samples)
+      entropy), accuracy and output SQNR of the simulation on --test (default SPEC, 1000 samples).
+      Rows have scope "all" (every layer at those bits); --per-layer 1 adds one row per layer
+      with only that layer at those bits (the others at the --preset/--config base); --global 0
+      leaves out the "all" rows
   analyze MODEL --data SPEC [--test SPEC] [--preset P | --config F.json] [--limit N]
+          [--sensitivity 0] [--mixed-bits 4,8 [--mixed-layers L1,L2] [--max-points N]
+          [--mixed-out F.csv]]
       per-layer SQNR (float vs fake-quant vs int8 kernels) and layer sensitivity (only one layer
-      quantized / all but one), most sensitive first
+      quantized / all but one), most sensitive first (--sensitivity 0 skips it). --mixed-bits:
+      mixed-precision what-if: every combination of those weight bit widths over the layers with
+      weights (or --mixed-layers), at most --max-points (default 256) configurations; prints size
+      (weight bits), accuracy and output SQNR per combination, Pareto points marked '*'
 
 MODEL is an .onnx file or demo:mlp | demo:cnn | demo:mobilenet (untrained).
 )";
@@ -460,6 +472,7 @@ int CmdQat(const Args& a) {
     return Usage("--freeze-bn-step must be >= -1");
   if (a.has("freeze-observers-step") && !ParseInt(a.get("freeze-observers-step"), -1, int64_t{1} << 40, &fobs))
     return Usage("--freeze-observers-step must be >= -1");
+  if (a.has("lsq-init")) o.lsq_weight_init = a.get("lsq-init") != "0";
   qp::Session s;
   if (Status st = LoadModelArg(s, a.positional[0], 1); !st.ok()) return Fail(st);
   qp::data::Dataset test;
@@ -507,6 +520,19 @@ int CmdQat(const Args& a) {
   qp::Result<double> after = SimAccuracy(*done, test);
   if (!after.ok()) return Fail(after.status());
   std::printf("after QAT: simulated accuracy %.4f (state %s)\n", *after, qp::quant::StateName((*t)->state()));
+  if (o.method == qp::workflows::QatMethod::kLsqPlus && !(*t)->history().empty()) {
+    // Learned zero points: calibrated -> learned (real value; the model uses the rounded one).
+    const auto& first = (*t)->history().front();
+    const auto& last = (*t)->history().back();
+    for (size_t k = 0; k < (*t)->site_names().size(); ++k) {
+      const std::string& name = (*t)->site_names()[k];
+      const qp::workflows::QuantSite* site = done->plan.FindSite(name);
+      if (!site || site->role != qp::quant::QuantRole::kActivation || site->spec.scheme != qp::quant::Scheme::kAffine)
+        continue;
+      std::printf("zero point %-28s %8.3f -> %8.3f (exported %d)\n", name.c_str(), first.site_zero_point[k],
+                  last.site_zero_point[k], done->params.at(name).zero_points[0]);
+    }
+  }
   if (a.has("out")) {
     bool all8 = true;
     for (const auto& site : done->plan.sites) all8 = all8 && site.spec.bits == 8;
@@ -542,6 +568,8 @@ int CmdSweep(const Args& a) {
     }
   }
   if (a.has("per-layer")) o.per_layer = a.get("per-layer") != "0";
+  if (a.has("global")) o.global = a.get("global") != "0";
+  if (!o.global && !o.per_layer) return Usage("--global 0 needs --per-layer 1 (nothing to sweep)");
   const std::string out = a.get("out");
   const bool json = out.size() > 5 && out.substr(out.size() - 5) == ".json";
   qp::Session s;
@@ -570,9 +598,91 @@ int CmdSweep(const Args& a) {
   return 0;
 }
 
+// "a,b,c" -> {"a", "b", "c"} (empty items dropped).
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    const size_t comma = std::min(list.find(',', pos), list.size());
+    if (comma > pos) out.push_back(list.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// Mixed-precision what-if over the analysis context: every combination of --mixed-bits over the
+// layers with a weight site (or --mixed-layers), printed as a table with the Pareto points.
+Status MixedPrecisionReport(const Args& a, const qp::workflows::QuantizedModel& m,
+                            const qp::workflows::AnalysisContext& ctx) {
+  std::vector<int> bits;
+  for (const std::string& b : SplitList(a.get("mixed-bits"))) {
+    int64_t v = 0;
+    if (!ParseInt(b, 2, 8, &v)) return qp::InvalidArgument("--mixed-bits must be a comma list of 2..8, got '", b, "'");
+    bits.push_back(static_cast<int>(v));
+  }
+  if (bits.empty()) return qp::InvalidArgument("--mixed-bits must name at least one bit width");
+  int64_t max_points = 256;
+  if (a.has("max-points") && !ParseInt(a.get("max-points"), 1, 1 << 20, &max_points))
+    return qp::InvalidArgument("--max-points must be 1..1048576");
+  std::vector<std::string> weighted;  // layers with a weight quantizer, in graph order
+  for (const qp::Node& n : m.plan.graph.nodes) {
+    if (!n.has_input(1)) continue;
+    const qp::workflows::QuantSite* site = m.plan.FindSite(n.inputs[1]);
+    if (site && site->role == qp::quant::QuantRole::kWeight) weighted.push_back(n.name);
+  }
+  std::vector<std::string> layers = weighted;
+  if (a.has("mixed-layers")) {
+    layers = SplitList(a.get("mixed-layers"));
+    for (const std::string& l : layers) {
+      if (std::find(weighted.begin(), weighted.end(), l) == weighted.end()) {
+        std::string known;
+        for (const std::string& w : weighted) known += (known.empty() ? "" : ", ") + w;
+        return qp::InvalidArgument("--mixed-layers: '", l, "' is not a layer with quantized weights (known: ", known, ")");
+      }
+    }
+  }
+  using Choices = std::vector<std::map<std::string, int>>;
+  QP_ASSIGN_OR_RETURN(Choices choices,
+                      qp::workflows::EnumerateBitChoices(layers, bits, static_cast<size_t>(max_points)));
+  QP_ASSIGN_OR_RETURN(std::vector<qp::workflows::MixedPoint> pts,
+                      qp::workflows::MixedPrecisionWhatIf(ctx, m.plan.config, choices));
+  std::printf("\nmixed precision what-if on %lld samples: %zu configurations of weight bits {%s} over %zu layers "
+              "(others as the base config); '*' = Pareto point (no other is smaller and at least as accurate)\n",
+              static_cast<long long>(ctx.eval.size()), pts.size(), a.get("mixed-bits").c_str(), layers.size());
+  std::printf("%-2s %12s %10s %10s %9s  %s\n", "", "size_bits", "size_KiB", "accuracy", "sqnr_dB", "weight bits");
+  std::string csv = "size_bits,accuracy,output_sqnr_db,pareto";
+  for (const std::string& l : layers) csv += "," + l;
+  csv += "\n";
+  for (const qp::workflows::MixedPoint& p : pts) {
+    std::string choice;
+    for (const std::string& l : layers) {
+      auto it = p.weight_bits.find(l);
+      choice += (choice.empty() ? "" : " ") + l + "=" + (it == p.weight_bits.end() ? "-" : std::to_string(it->second));
+    }
+    std::printf("%-2s %12lld %10.1f %10.4f %9.2f  %s\n", p.pareto ? "*" : "", static_cast<long long>(p.size_bits),
+                static_cast<double>(p.size_bits) / 8192.0, p.accuracy, p.output_sqnr, choice.c_str());
+    char row[96];
+    std::snprintf(row, sizeof(row), "%lld,%.6f,%.4f,%d", static_cast<long long>(p.size_bits), p.accuracy,
+                  p.output_sqnr, p.pareto ? 1 : 0);
+    csv += row;
+    for (const std::string& l : layers) {
+      auto it = p.weight_bits.find(l);
+      csv += "," + (it == p.weight_bits.end() ? std::string() : std::to_string(it->second));
+    }
+    csv += "\n";
+  }
+  if (a.has("mixed-out")) {
+    QP_RETURN_IF_ERROR(WriteText(a.get("mixed-out"), csv));
+    std::printf("wrote %s (%zu rows)\n", a.get("mixed-out").c_str(), pts.size());
+  }
+  return Status::Ok();
+}
+
 int CmdAnalyze(const Args& a) {
   if (a.positional.size() != 1) return Usage("analyze takes exactly one MODEL");
   if (!a.has("data")) return Usage("analyze needs --data SPEC (calibration)");
+  if ((a.has("mixed-layers") || a.has("max-points") || a.has("mixed-out")) && !a.has("mixed-bits"))
+    return Usage("--mixed-layers, --max-points and --mixed-out need --mixed-bits");
   qp::Session s;
   if (Status st = LoadModelArg(s, a.positional[0], 1); !st.ok()) return Fail(st);
   qp::data::Dataset test;
@@ -592,10 +702,15 @@ int CmdAnalyze(const Args& a) {
                 r.layer.c_str(), r.bits, r.fake_quant_db, r.int8_db);
   qp::Result<qp::workflows::AnalysisContext> ctx = qp::workflows::MakeAnalysisContext(m.plan.graph, m.stats, test, -1);
   if (!ctx.ok()) return Fail(ctx.status());
-  qp::Result<qp::workflows::SensitivityReport> rep = qp::workflows::LayerSensitivity(*ctx, m.plan.config);
-  if (!rep.ok()) return Fail(rep.status());
-  std::printf("\nsensitivity on %lld samples:\n%s", static_cast<long long>(test.size()),
-              qp::workflows::SensitivityToString(*rep).c_str());
+  if (a.get("sensitivity") != "0") {
+    qp::Result<qp::workflows::SensitivityReport> rep = qp::workflows::LayerSensitivity(*ctx, m.plan.config);
+    if (!rep.ok()) return Fail(rep.status());
+    std::printf("\nsensitivity on %lld samples:\n%s", static_cast<long long>(test.size()),
+                qp::workflows::SensitivityToString(*rep).c_str());
+  }
+  if (a.has("mixed-bits")) {
+    if (Status st = MixedPrecisionReport(a, m, *ctx); !st.ok()) return Fail(st);
+  }
   return 0;
 }
 

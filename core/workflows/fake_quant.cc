@@ -1,6 +1,7 @@
 // FakeQuantHook (see fake_quant.h).
 #include "core/workflows/fake_quant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -48,6 +49,9 @@ Result<std::shared_ptr<FakeQuantHook>> FakeQuantHook::Create(const QuantPlan& pl
   h->sites_ = plan.sites;
   h->quantizers_.resize(plan.sites.size());
   h->source_.assign(plan.sites.size(), -1);
+  h->zp_learned_.assign(plan.sites.size(), false);
+  h->zp_value_.assign(plan.sites.size(), 0.0);
+  h->zp_grad_.assign(plan.sites.size(), 0.0);
   for (size_t i = 0; i < plan.sites.size(); ++i) {
     const QuantSite& s = plan.sites[i];
     h->by_tensor_[s.tensor] = static_cast<int>(i);
@@ -72,6 +76,9 @@ Result<std::shared_ptr<FakeQuantHook>> FakeQuantHook::Create(const QuantPlan& pl
       qc.learning = ov->second;
     QP_ASSIGN_OR_RETURN(std::unique_ptr<quant::Observer> obs, MakeObserver(s, options));
     QP_ASSIGN_OR_RETURN(h->quantizers_[i], quant::TensorQuantizer::Create(qc, std::move(obs)));
+    h->zp_learned_[i] = options.learn_zero_point && s.role == quant::QuantRole::kActivation &&
+                        qc.learning == quant::RangeLearning::kLsq &&
+                        s.spec.scheme == quant::Scheme::kAffine;
     h->machine_.Register(h->quantizers_[i].get());
   }
   const Graph& g = plan.graph;
@@ -213,7 +220,47 @@ Status FakeQuantHook::Backward(const train::HookSite& site, const Tensor& x, con
     return Status::Ok();
   }
   *dx = Tensor(DType::kFloat32, dy.shape());
-  return quantizer(static_cast<size_t>(i))->Backward(x.f32(), dy.f32(), DimsOf(x), dx->f32());
+  quant::TensorQuantizer* q = quantizer(static_cast<size_t>(i));
+  QP_RETURN_IF_ERROR(q->Backward(x.f32(), dy.f32(), DimsOf(x), dx->f32()));
+  const size_t src = static_cast<size_t>(source_[static_cast<size_t>(i)]);
+  if (zp_learned_[src] && q->learning() && q->params() && q->params()->scales.size() == 1) {
+    // The zero point's share of the LSQ backward (LSQ+): only clamped values depend on it.
+    const quant::QParams p = q->params()->Channel(0);
+    const double g = quant::LsqGradientScale(x.numel(), std::max(1, p.qmax - p.zero_point));
+    QP_ASSIGN_OR_RETURN(quant::LsqGrads lg,
+                        quant::LsqBackward(x.f32(), dy.f32(), x.numel(), p, g, nullptr,
+                                           q->config().rounding));
+    zp_grad_[src] += lg.grad_zero_point;
+  }
+  return Status::Ok();
+}
+
+bool FakeQuantHook::learns_zero_point(size_t i) const {
+  return i < zp_learned_.size() && zp_learned_[static_cast<size_t>(source_[i])];
+}
+
+// Writes round(zp_value_[i]) (clamped to the integer range) into quantizer i's parameters.
+Status FakeQuantHook::ApplyLearnedZeroPoint(size_t i) {
+  quant::TensorQuantizer* q = quantizers_[i].get();
+  if (!q || !q->params()) return Status::Ok();
+  quant::TensorQParams p = *q->params();
+  zp_value_[i] = std::min<double>(std::max<double>(zp_value_[i], p.qmin), p.qmax);
+  const int32_t z = static_cast<int32_t>(std::nearbyint(zp_value_[i]));
+  if (p.zero_points.size() == 1 && p.zero_points[0] == z) return Status::Ok();
+  for (int32_t& zp : p.zero_points) zp = z;
+  return q->SetParams(p);
+}
+
+Status FakeQuantHook::SetLearnedZeroPoints(const std::vector<double>& values) {
+  if (values.size() != zp_value_.size())
+    return InvalidArgument("fake-quant: ", values.size(), " learned zero points for ",
+                           zp_value_.size(), " sites");
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!zp_learned_[i]) continue;
+    zp_value_[i] = values[i];
+    QP_RETURN_IF_ERROR(ApplyLearnedZeroPoint(i));
+  }
+  return Status::Ok();
 }
 
 Status FakeQuantHook::SetParams(const std::map<std::string, quant::TensorQParams>& params) {
@@ -227,6 +274,7 @@ Status FakeQuantHook::SetParams(const std::map<std::string, quant::TensorQParams
       QP_RETURN_IF_ERROR(q->SetPactAlpha(alpha > 0 ? alpha : 1.0f));
     } else {
       QP_RETURN_IF_ERROR(q->SetParams(it->second));
+      if (zp_learned_[i]) zp_value_[i] = it->second.zero_points.empty() ? 0 : it->second.zero_points[0];
     }
   }
   return Status::Ok();
@@ -242,14 +290,30 @@ std::map<std::string, quant::TensorQParams> FakeQuantHook::CurrentParams() const
 }
 
 Status FakeQuantHook::StepRanges(double lr) {
-  for (auto& q : quantizers_)
-    if (q && q->learning()) QP_RETURN_IF_ERROR(q->StepRange(lr));
+  for (size_t i = 0; i < quantizers_.size(); ++i) {
+    quant::TensorQuantizer* q = quantizers_[i].get();
+    if (!q || !q->learning()) continue;
+    // Zero point first, with the scale its gradient was taken at: beta = -z s moves by
+    // -lr dL/dbeta = lr dL/dz / s, i.e. z by -lr dL/dz / s^2.
+    const bool zp = zp_learned_[i] && q->params() && q->params()->scales.size() == 1;
+    if (zp) {
+      const double sc = q->params()->scales[0];
+      const double z = zp_value_[i] - lr * zp_grad_[i] / (sc * sc);
+      if (!std::isfinite(z))
+        return FailedPrecondition("learned zero point of '", q->config().name, "' is not finite");
+      zp_value_[i] = z;
+      zp_grad_[i] = 0.0;
+    }
+    QP_RETURN_IF_ERROR(q->StepRange(lr));
+    if (zp) QP_RETURN_IF_ERROR(ApplyLearnedZeroPoint(i));
+  }
   return Status::Ok();
 }
 
 void FakeQuantHook::ZeroGrads() {
   for (auto& q : quantizers_)
     if (q) q->ZeroGrad();
+  std::fill(zp_grad_.begin(), zp_grad_.end(), 0.0);
 }
 
 void FakeQuantHook::FreezeObservers(bool frozen) {

@@ -33,6 +33,14 @@ struct FakeQuantOptions {
   // nonnegative or signed activations).
   std::map<std::string, quant::RangeLearning> site_learning;
   bool fake_quant_bias = true;  // int32 bias at sx * sw (needs both sites quantizing)
+  // LSQ+ style learned zero point on affine (asymmetric) activation sites that learn their scale
+  // with LSQ. The hook keeps a real-valued zero point z per such site; the forward pass uses
+  // round(z) (clamped to [qmin, qmax]), so the simulation is always an integer-zero-point model
+  // and the export needs no further rounding. Backward: the STE through that rounding, dL/dz =
+  // g * sum dL/dy * dy/dz with dy/dz = -s on clamped values and 0 inside the range (the LSQ+
+  // offset gradient, see quant::LsqBackward), g = 1 / sqrt(N * Qp) as for the scale. The update
+  // learns the real offset beta = -z * s with the range learning rate: z -= lr * dL/dz / s^2.
+  bool learn_zero_point = false;
 };
 
 class FakeQuantHook : public train::TensorHook {
@@ -74,6 +82,13 @@ class FakeQuantHook : public train::TensorHook {
   // StepRange(lr) on every learning quantizer; ZeroGrad on all.
   Status StepRanges(double lr);
   void ZeroGrads();
+  // Learned zero points (options.learn_zero_point), by owning site index: true where site i's
+  // zero point is learned; its real value (the forward uses round(value)) and accumulated
+  // gradient. SetLearnedZeroPoints restores values saved from learned_zero_points().
+  bool learns_zero_point(size_t i) const;
+  const std::vector<double>& learned_zero_points() const { return zp_value_; }
+  const std::vector<double>& zero_point_grads() const { return zp_grad_; }
+  Status SetLearnedZeroPoints(const std::vector<double>& values);
   void FreezeObservers(bool frozen);
 
  private:
@@ -92,6 +107,10 @@ class FakeQuantHook : public train::TensorHook {
   std::map<std::string, std::string> input_observer_node_;
   // Node name -> (weight site, input site) for bias fake-quant at slot 2.
   std::map<std::string, std::pair<int, int>> bias_sites_;
+  // Per site (owning sites only): zero point learned, its real value and gradient.
+  std::vector<bool> zp_learned_;
+  std::vector<double> zp_value_, zp_grad_;
+  Status ApplyLearnedZeroPoint(size_t i);
   quant::QuantStateMachine machine_;
 };
 

@@ -14,6 +14,7 @@ const char* QatMethodName(QatMethod m) {
     case QatMethod::kSte: return "ste";
     case QatMethod::kLsq: return "lsq";
     case QatMethod::kPact: return "pact";
+    case QatMethod::kLsqPlus: return "lsq+";
   }
   return "?";
 }
@@ -22,7 +23,8 @@ Result<QatMethod> ParseQatMethod(const std::string& name) {
   if (name == "ste") return QatMethod::kSte;
   if (name == "lsq") return QatMethod::kLsq;
   if (name == "pact") return QatMethod::kPact;
-  return InvalidArgument("qat: unknown method '", name, "'; expected ste, lsq or pact");
+  if (name == "lsq+" || name == "lsqplus") return QatMethod::kLsqPlus;
+  return InvalidArgument("qat: unknown method '", name, "'; expected ste, lsq, lsq+ or pact");
 }
 
 Status ValidateQatOptions(const QatOptions& o) {
@@ -127,12 +129,13 @@ Result<std::unique_ptr<QatTrainer>> QatTrainer::Create(const QuantizedModel& sta
   t->options_ = options;
 
   FakeQuantOptions fo;
-  fo.weight_learning = options.method == QatMethod::kLsq && options.learn_weight_scales
-                           ? quant::RangeLearning::kLsq
-                           : quant::RangeLearning::kNone;
-  fo.activation_learning = options.method == QatMethod::kLsq    ? quant::RangeLearning::kLsq
+  const bool lsq = options.method == QatMethod::kLsq || options.method == QatMethod::kLsqPlus;
+  fo.weight_learning = lsq && options.learn_weight_scales ? quant::RangeLearning::kLsq
+                                                          : quant::RangeLearning::kNone;
+  fo.activation_learning = lsq                                  ? quant::RangeLearning::kLsq
                            : options.method == QatMethod::kPact ? quant::RangeLearning::kPact
                                                                 : quant::RangeLearning::kNone;
+  fo.learn_zero_point = options.method == QatMethod::kLsqPlus;
   if (options.method == QatMethod::kPact) {
     // PACT clips to [0, alpha] (unsigned) or [-alpha, alpha] (signed): an unsigned site whose
     // calibrated range reaches below zero (not a ReLU output, e.g. the logits) would lose its
@@ -157,6 +160,8 @@ Result<std::unique_ptr<QatTrainer>> QatTrainer::Create(const QuantizedModel& sta
     t->site_index_.push_back(i);
   }
   QP_RETURN_IF_ERROR(t->hook_->SetParams(start.params).WithContext("qat"));
+  if (lsq && options.learn_weight_scales && options.lsq_weight_init)
+    QP_RETURN_IF_ERROR(t->LsqWeightInit());
 
   train::TrainerOptions to;
   to.batch_size = options.batch_size;
@@ -183,6 +188,37 @@ Result<std::unique_ptr<QatTrainer>> QatTrainer::Create(const QuantizedModel& sta
   QP_RETURN_IF_ERROR(t->Transition(quant::ModelQuantState::kCalibrateAll));
   QP_RETURN_IF_ERROR(t->Transition(quant::ModelQuantState::kQat));
   return t;
+}
+
+// LSQ's initial step size per weight channel: 2 mean|w_c| / sqrt(Qp) (Esser et al. 2019, sec. 2.1).
+Status QatTrainer::LsqWeightInit() {
+  for (size_t k = 0; k < site_index_.size(); ++k) {
+    const QuantSite& s = start_.plan.sites[site_index_[k]];
+    if (s.role != quant::QuantRole::kWeight) continue;
+    quant::TensorQuantizer* q = hook_->quantizer(site_index_[k]);
+    auto w = start_.plan.graph.initializers.find(s.tensor);
+    if (!q->params() || w == start_.plan.graph.initializers.end() ||
+        w->second.dtype() != DType::kFloat32)
+      continue;
+    quant::TensorQParams p = *q->params();
+    const quant::Dims dims(w->second.shape().begin(), w->second.shape().end());
+    QP_ASSIGN_OR_RETURN(quant::AxisLayout l, quant::MakeAxisLayout(dims, p.axis));
+    if (static_cast<int64_t>(p.scales.size()) != l.channels) continue;
+    std::vector<double> sum(p.scales.size(), 0.0);
+    const float* v = w->second.f32();
+    for (int64_t o = 0; o < l.outer; ++o)
+      for (int64_t c = 0; c < l.channels; ++c)
+        for (int64_t i = 0; i < l.inner; ++i)
+          sum[static_cast<size_t>(c)] += std::fabs(v[(o * l.channels + c) * l.inner + i]);
+    for (size_t c = 0; c < p.scales.size(); ++c) {
+      const double mean = sum[c] / static_cast<double>(l.outer * l.inner);
+      const int32_t qp = std::max(1, p.qmax - p.zero_points[c]);
+      const double sc = 2.0 * mean / std::sqrt(static_cast<double>(qp));
+      if (sc > 0 && std::isfinite(sc)) p.scales[c] = static_cast<float>(sc);
+    }
+    QP_RETURN_IF_ERROR(q->SetParams(p).WithContext("qat: LSQ init of '" + s.tensor + "'"));
+  }
+  return Status::Ok();
 }
 
 Status QatTrainer::TrackWeightRanges() {
@@ -218,6 +254,7 @@ Result<QatStepRecord> QatTrainer::Step() {
   for (const std::string& name : trainer_->parameter_names())
     if (const Tensor* p = trainer_->FindParameter(name)) saved_weights[name] = *p;
   const bool saved_bn = trainer_->bn_batch_statistics();
+  const std::vector<double> saved_zp = hook_->learned_zero_points();
   auto restore = [&](const Status& why) -> Status {
     for (auto& [name, value] : saved_weights)
       if (Tensor* p = trainer_->FindParameter(name)) *p = value;
@@ -230,6 +267,8 @@ Result<QatStepRecord> QatTrainer::Step() {
       }
       if (!s.ok()) return Internal("qat: restoring after a failed step: ", s.message());
     }
+    if (Status s = hook_->SetLearnedZeroPoints(saved_zp); !s.ok())
+      return Internal("qat: restoring after a failed step: ", s.message());
     hook_->ZeroGrads();
     trainer_->set_bn_batch_statistics(saved_bn);
     return why.WithContext(internal::StrCat("qat step ", step));
@@ -283,6 +322,15 @@ Result<QatStepRecord> QatTrainer::Step() {
       range = static_cast<float>(sum / static_cast<double>(q->params()->scales.size()));
     }
     rec.site_range.push_back(range);
+    float zp = 0.f;
+    if (hook_->learns_zero_point(site_index_[k])) {
+      zp = static_cast<float>(hook_->learned_zero_points()[site_index_[k]]);
+    } else if (q->params() && !q->params()->zero_points.empty()) {
+      double sum = 0;
+      for (int32_t z : q->params()->zero_points) sum += z;
+      zp = static_cast<float>(sum / static_cast<double>(q->params()->zero_points.size()));
+    }
+    rec.site_zero_point.push_back(zp);
     const int64_t v = counter_->values()[k], c = counter_->clipped()[k];
     rec.site_clip.push_back(v > 0 ? static_cast<double>(c) / static_cast<double>(v) : 0.0);
     values += v;

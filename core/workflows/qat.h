@@ -11,6 +11,11 @@
 //   kPact   as kSte                                    learned clip alpha (PACT, per tensor)
 //                                                      on ReLU-like (calibrated min >= 0) or
 //                                                      signed sites; others as kSte
+//   kLsqPlus as kLsq                                   as kLsq, plus a learned zero point on
+//                                                      affine sites (LSQ+, Bhalgat et al. 2020;
+//                                                      FakeQuantOptions::learn_zero_point): the
+//                                                      forward uses the rounded zero point, so
+//                                                      exported zero points are integers in range
 // Graph inputs get no range gradient (the Trainer does not backpropagate into its input), so
 // their learned ranges stay at the calibrated values.
 //
@@ -42,13 +47,16 @@
 
 namespace qp::workflows {
 
-enum class QatMethod : uint8_t { kSte, kLsq, kPact };
-const char* QatMethodName(QatMethod m);  // "ste", "lsq", "pact"
+enum class QatMethod : uint8_t { kSte, kLsq, kPact, kLsqPlus };
+const char* QatMethodName(QatMethod m);  // "ste", "lsq", "pact", "lsq+"
 Result<QatMethod> ParseQatMethod(const std::string& name);
 
 struct QatOptions {
   QatMethod method = QatMethod::kLsq;
-  bool learn_weight_scales = true;  // kLsq: weights' scales learned too
+  bool learn_weight_scales = true;  // kLsq / kLsqPlus: weights' scales learned too
+  // kLsq / kLsqPlus with learned weight scales: start each weight channel's scale at LSQ's
+  // 2 mean|w| / sqrt(Qp) instead of the calibrated one.
+  bool lsq_weight_init = false;
   int64_t batch_size = 64;
   int64_t total_steps = 0;  // cosine schedule length; 0 = one epoch of the training set
   bool cosine = true;       // false: constant learning rates
@@ -74,6 +82,9 @@ struct QatStepRecord {
   float range_lr = 0;
   double clip_fraction = 0;        // over every quantized tensor of the step
   std::vector<float> site_range;   // per QatTrainer::site_names(): mean scale, or PACT alpha
+  // Per site: the zero point (mean over channels); for a learned one (kLsqPlus) its real value,
+  // of which the forward pass uses the rounded integer.
+  std::vector<float> site_zero_point;
   std::vector<double> site_clip;   // per site: fraction outside the range (0 if it saw nothing)
   bool bn_frozen = false;
   bool observers_frozen = false;
@@ -121,6 +132,7 @@ class QatTrainer {
   QatTrainer() = default;
   Status Transition(quant::ModelQuantState to);
   Status TrackWeightRanges();
+  Status LsqWeightInit();
   std::vector<quant::TensorQuantizer*> OwnQuantizers();
 
   QuantizedModel start_;
