@@ -4,6 +4,7 @@
 #include "core/graph/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <set>
 #include <unordered_map>
@@ -730,10 +731,26 @@ Result<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs) con
     return InvalidArgument("the model takes ", graph_.inputs.size(), " inputs; got ", inputs.size());
   std::map<std::string, Tensor> named;
   for (size_t i = 0; i < inputs.size(); ++i) named[graph_.inputs[i].name] = inputs[i];
-  return Run(named);
+  return RunImpl(named, nullptr);
 }
 
 Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& inputs) const {
+  return RunImpl(inputs, nullptr);
+}
+
+Result<std::vector<Tensor>> Executor::RunProfiled(const std::vector<Tensor>& inputs,
+                                                  std::vector<NodeTime>* times) const {
+  if (inputs.size() != graph_.inputs.size())
+    return InvalidArgument("the model takes ", graph_.inputs.size(), " inputs; got ", inputs.size());
+  std::map<std::string, Tensor> named;
+  for (size_t i = 0; i < inputs.size(); ++i) named[graph_.inputs[i].name] = inputs[i];
+  if (times) times->clear();
+  return RunImpl(named, times);
+}
+
+Result<std::vector<Tensor>> Executor::RunImpl(const std::map<std::string, Tensor>& inputs,
+                                              std::vector<NodeTime>* times) const {
+  using Clock = std::chrono::steady_clock;
   std::unordered_map<std::string, Tensor> values;
   for (const ValueInfo& v : graph_.inputs) {
     auto it = inputs.find(v.name);
@@ -759,6 +776,8 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& i
   std::vector<Tensor> outs;
   for (size_t step = 0; step < order_.size(); ++step) {
     const Node& n = graph_.nodes[order_[step]];
+    Clock::time_point t0;
+    if (times) t0 = Clock::now();
     in.clear();
     for (const std::string& name : n.inputs) {
       if (name.empty()) {
@@ -788,6 +807,9 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& i
     for (size_t i = 0; i < outs.size(); ++i)
       if (!n.outputs[i].empty()) values[n.outputs[i]] = std::move(outs[i]);
     for (const std::string& name : release_[step]) values.erase(name);
+    if (times)
+      times->push_back({n.name, n.op_type,
+                        std::chrono::duration<double, std::micro>(Clock::now() - t0).count()});
   }
   std::vector<Tensor> result;
   for (const ValueInfo& v : graph_.outputs) {

@@ -34,6 +34,13 @@ Result<int> FoldConstants(Graph* g, int64_t max_elements = int64_t{1} << 24);
 // whose known dims (unknown ones counted as 1) exceed max_elements are an error.
 Status InferShapes(Graph* g, int64_t max_elements = GraphLimits().max_tensor_elements);
 
+// Wall time of one executed node (Executor::RunProfiled), in execution order.
+struct NodeTime {
+  std::string node;  // node name
+  std::string op;    // op type
+  double us = 0;     // wall time of the node's kernel and its output bookkeeping, microseconds
+};
+
 struct ExecutorOptions {
   GraphLimits limits;
   bool fold_constants = true;
@@ -48,12 +55,19 @@ class Executor {
   // dtype and rank and match every known dim ("input 'x': dim 1 is 3; the model expects 1").
   Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const;
   Result<std::vector<Tensor>> Run(const std::map<std::string, Tensor>& inputs) const;
+  // Run that also records the wall time of every node (steady clock), for the per-layer
+  // benchmark. Same outputs as Run, bit for bit; Run itself takes no timestamps.
+  Result<std::vector<Tensor>> RunProfiled(const std::vector<Tensor>& inputs,
+                                          std::vector<NodeTime>* times) const;
 
   const Graph& graph() const { return graph_; }
   int folded_nodes() const { return folded_; }
 
  private:
   Executor() = default;
+  // The run loop; `times` == nullptr: no clock reads.
+  Result<std::vector<Tensor>> RunImpl(const std::map<std::string, Tensor>& inputs,
+                                      std::vector<NodeTime>* times) const;
   Graph graph_;
   std::vector<size_t> order_;
   // Per step in order_: values whose last use is this step (freed after it runs).

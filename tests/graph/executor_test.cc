@@ -3,6 +3,7 @@
 // the ONNX conformance data), plus batch consistency: row i of a batch equals a batch-1 run.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
 
 #include "core/graph/executor.h"
@@ -106,6 +107,47 @@ TEST(GraphExecutor, RunTimeInputErrorsNameTheInputAndRule) {
   EXPECT_NE(s.message().find("input 'x' is missing"), std::string::npos) << s.ToString();
   s = ex->Run(std::vector<Tensor>{Tensor(DType::kInt8, {1, 2, 8, 8})}).status();
   EXPECT_NE(s.message().find("int8"), std::string::npos) << s.ToString();
+}
+
+// RunProfiled (the Benchmark panel's per-layer fp32 times): the same outputs as Run bit for bit,
+// one record per executed node in a valid execution order, and the node times (disjoint intervals
+// inside the call) sum to at most the call's own wall time.
+TEST(GraphExecutor, RunProfiledMatchesRunAndTimesEveryNode) {
+  SCOPED_TRACE(testing::SeedTrace());
+  auto rng = testing::Rng(14);
+  Result<Executor> ex = Executor::Create(SmallCnn(rng));
+  ASSERT_TRUE(ex.ok()) << ex.status().ToString();
+  Tensor x = Rand({4, 2, 8, 8}, rng);
+  Result<std::vector<Tensor>> plain = ex->Run({x});
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  std::vector<NodeTime> times = {{"stale", "Stale", 1e9}};  // replaced, not appended to
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<std::vector<Tensor>> prof = ex->RunProfiled({x}, &times);
+  const double total_us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(prof.ok()) << prof.status().ToString();
+  ASSERT_EQ(prof->size(), plain->size());
+  ASSERT_EQ((*prof)[0].shape(), (*plain)[0].shape());
+  for (int64_t i = 0; i < (*plain)[0].numel(); ++i) EXPECT_EQ((*prof)[0].f32()[i], (*plain)[0].f32()[i]) << i;
+  // Every node once, producers before consumers (this graph is a chain: graph order).
+  const std::vector<std::string> expect_ops = {"Conv", "Relu", "MaxPool", "Flatten", "Gemm"};
+  ASSERT_EQ(times.size(), ex->graph().nodes.size());
+  double sum = 0;
+  for (size_t i = 0; i < times.size(); ++i) {
+    EXPECT_EQ(times[i].op, expect_ops[i]);
+    EXPECT_EQ(times[i].node, ex->graph().nodes[i].name);
+    EXPECT_GE(times[i].us, 0.0);
+    sum += times[i].us;
+  }
+  EXPECT_LE(sum, total_us);
+  EXPECT_GT(sum, 0.0) << "a 4-image conv takes measurable time";
+  // Errors are those of Run.
+  Status s = ex->RunProfiled({Rand({1, 3, 8, 8}, rng)}, &times).status();
+  EXPECT_NE(s.message().find("input 'x': dim 1 is 3"), std::string::npos) << s.ToString();
+  // Null sink: a plain run.
+  Result<std::vector<Tensor>> none = ex->RunProfiled({x}, nullptr);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ((*none)[0].f32()[0], (*plain)[0].f32()[0]);
 }
 
 TEST(GraphExecutor, FoldsInitializerOnlySubgraphsWithIdenticalResults) {
