@@ -23,6 +23,7 @@
 #include "kernels/qs8-gemm/qs8-gemm.h"
 #include "kernels/qs8-pool/qs8-pool.h"
 #include "kernels/qs8-vadd/qs8-vadd.h"
+#include "kernels/qs8-vcvt/qs8-vcvt.h"
 
 namespace qp::int8 {
 namespace {
@@ -171,6 +172,7 @@ class Lowering {
   Result<bool> LowerConv(size_t n);
   Result<bool> LowerGemm(size_t n);
   Result<bool> LowerAdd(size_t n);
+  Result<bool> LowerConcat(size_t n);
   Result<bool> LowerPool(size_t n);
   Result<bool> LowerReshapeLike(size_t n);
   Status BindOutput(const std::string& q_output, int slot, const std::vector<size_t>& used);
@@ -198,7 +200,8 @@ Result<const V*> Lowering::Variant(const std::vector<V>& table, size_t n) {
   const V* v = PickVariant(table, plan_.backend);
   if (v == nullptr) return Internal("no scalar kernel variant for ", Desc(n));
   if (v->isa != plan_.backend) {
-    plan_.notes.push_back(Desc(n) + ": no " + IsaName(plan_.backend) + " variant; scalar kernel");
+    const std::string note = Desc(n) + ": no " + IsaName(plan_.backend) + " variant; scalar kernel";
+    if (plan_.notes.empty() || plan_.notes.back() != note) plan_.notes.push_back(note);  // once per node
   }
   return v;
 }
@@ -254,8 +257,12 @@ Result<Lowering::QInfo> Lowering::ReadQInfo(size_t n) {
   } else if (z->dtype() == DType::kInt8) {
     q.zp = z->data<int8_t>()[0];
   } else {
-    return InvalidArgument(node.Describe(), ": zero point dtype ", DTypeName(z->dtype()),
-                           "; int8 or uint8 expected");
+    // ONNX: the zero point's type is the quantized type, so only uint8 [0, 255] / int8 [-128, 127]
+    // exist; an int32 300 is neither the type nor in range of either.
+    const std::vector<float> v = z->ToFloatVector();
+    return InvalidArgument(node.Describe(), ": zero point ", v.empty() ? 0.f : v[0], " has dtype ",
+                           DTypeName(z->dtype()), "; an activation zero point must be uint8 [0, 255] or int8 "
+                           "[-128, 127] (its type is the quantized type)");
   }
   return q;
 }
@@ -877,6 +884,95 @@ Result<bool> Lowering::LowerAdd(size_t n) {
   return true;
 }
 
+// DQ(x_i) ... -> Concat -> [Relu | Clip] -> Q (ONNX Runtime's QLinearConcat, rewritten to this form):
+// every input is requantized from its own scale and zero point into its band of the output
+// (qs8-vcvt; an input already on the output's grid is a copy). Concat along dim 0 (the batch) and
+// inputs of different layouts stay on the reference.
+Result<bool> Lowering::LowerConcat(size_t n) {
+  const Node& node = g().nodes[n];
+  std::vector<int> xi;
+  std::vector<Slot> xs;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    auto it = node.has_input(i) ? refs_.find(node.inputs[i]) : refs_.end();
+    if (it == refs_.end() || !S(it->second.slot).is_int8 || !it->second.real) return false;
+    xi.push_back(it->second.slot);
+    xs.push_back(S(it->second.slot));
+  }
+  if (xs.empty()) return false;
+  const Layout layout = xs[0].layout;
+  const size_t rank = xs[0].shape.size();
+  if (layout == Layout::kFlatNhwc || rank < 2) return false;
+  QP_ASSIGN_OR_RETURN(int64_t axis, AttrInt(node, "axis", 0));
+  if (axis < 0) axis += static_cast<int64_t>(rank);
+  if (axis < 0 || axis >= static_cast<int64_t>(rank)) {
+    return InvalidArgument(node.Describe(), ": axis ", axis, " outside rank ", rank);
+  }
+  if (axis == 0) return false;
+  Shape yshape = xs[0].shape;
+  yshape[static_cast<size_t>(axis)] = 0;
+  for (const Slot& x : xs) {
+    if (x.layout != layout || x.shape.size() != rank) return false;
+    for (size_t d = 0; d < rank; ++d) {
+      if (d != static_cast<size_t>(axis) && x.shape[d] != xs[0].shape[d]) return false;
+    }
+    yshape[static_cast<size_t>(axis)] += x.shape[static_cast<size_t>(axis)];
+  }
+  QInfo qo;
+  quant::OutputQuant out;
+  std::vector<size_t> used;
+  std::string q_output;
+  QP_ASSIGN_OR_RETURN(bool ok_q, FindOutputQ(n, &qo, &out, &used, &q_output));
+  if (!ok_q) return false;
+  // The stored order: NHWC keeps logical dims [N, C, H, W] as [N, H, W, C].
+  auto stored = [layout](const Shape& s) {
+    return layout == Layout::kNhwc ? Shape{s[0], s[2], s[3], s[1]} : s;
+  };
+  const size_t saxis = layout == Layout::kNhwc ? (axis == 1 ? 3 : static_cast<size_t>(axis) - 1)
+                                               : static_cast<size_t>(axis);
+  // Rows = batch x the stored dims before the axis; each input's row is its stored tail from the axis.
+  int64_t rows_per_batch = 1;
+  for (size_t d = 1; d < saxis; ++d) rows_per_batch *= stored(yshape)[d];
+  std::vector<size_t> cols, offsets;
+  size_t total = 0;
+  std::vector<std::shared_ptr<kernels::QS8CvtOp>> ops;
+  std::vector<kernels::QS8CvtRunFn> runs;
+  for (const Slot& x : xs) {
+    int64_t c = 1;
+    const Shape sx = stored(x.shape);
+    for (size_t d = saxis; d < rank; ++d) c *= sx[d];
+    offsets.push_back(total);
+    cols.push_back(static_cast<size_t>(c));
+    total += static_cast<size_t>(c);
+    auto params = kernels::MakeQS8CvtParams(x.scale, x.zero_point, qo.scale, out);
+    if (!params.ok()) {
+      plan_.notes.push_back(node.Describe() + ": " + params.status().message());
+      return false;
+    }
+    auto op = std::make_shared<kernels::QS8CvtOp>();
+    QP_ASSIGN_OR_RETURN(const kernels::QS8CvtVariant* v, CreateKernel(kernels::QS8CvtVariants(), n, *params, op.get()));
+    ops.push_back(op);
+    runs.push_back(v->run);
+  }
+  Slot y = xs[0];
+  y.shape = yshape;
+  y.scale = qo.scale;
+  y.zero_point = qo.zp;
+  y.from_u8 = qo.u8;
+  const int yi = NewSlot(y);
+  AddStep("concat " + node.Describe(), [ops, runs, xi, yi, y, cols, offsets, total, rows_per_batch](Ctx& ctx) {
+    auto& o = ctx.q[static_cast<size_t>(yi)];
+    o.resize(static_cast<size_t>(NumelWithBatch(y.shape, ctx.batch)));
+    const size_t rows = static_cast<size_t>(rows_per_batch * ctx.batch);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      QP_RETURN_IF_ERROR(runs[i](*ops[i], rows, cols[i], ctx.q[static_cast<size_t>(xi[i])].data(), cols[i],
+                                 o.data() + offsets[i], total));
+    }
+    return Status::Ok();
+  }, true);
+  QP_RETURN_IF_ERROR(BindOutput(q_output, yi, used));
+  return true;
+}
+
 Result<bool> Lowering::LowerPool(size_t n) {
   const Node& node = g().nodes[n];
   auto in = refs_.find(node.inputs[0]);
@@ -1034,9 +1130,14 @@ Result<bool> Lowering::LowerReshapeLike(size_t n) {
 }
 
 // QOperator nodes become the QDQ form they are defined by (QLinearConv(x, w, B) ==
-// Q(Conv(DQ(x), DQ(w), DQ(B at sx*sw)))), so one set of patterns lowers both. Nodes whose scales are
-// not constants stay as they are (the fp32 reference runs them).
-void RewriteQOperators(Graph* g) {
+// Q(Conv(DQ(x), DQ(w), DQ(B at sx*sw)))), so one set of patterns lowers both. Default-domain nodes
+// whose scales are not constants stay as they are (the fp32 reference runs them). ONNX Runtime's
+// contrib QLinearAdd / QLinearConcat (com.microsoft) have no reference op, so they must rewrite:
+// one that cannot (a scale or zero point that is not a constant, a missing zero point, a wrong
+// arity) is a Status naming the node and the rule.
+Status RewriteContribQOperator(Graph* g, const Node& n, std::vector<Node>* out);
+
+Status RewriteQOperators(Graph* g) {
   std::vector<Node> out;
   auto constant = [g](const Node& n, size_t i) {
     return n.has_input(i) && g->initializers.count(n.inputs[i]) ? &g->initializers.at(n.inputs[i]) : nullptr;
@@ -1051,6 +1152,10 @@ void RewriteQOperators(Graph* g) {
     return n;
   };
   for (const Node& n : g->nodes) {
+    if (n.domain == "com.microsoft" && (n.op_type == "QLinearAdd" || n.op_type == "QLinearConcat")) {
+      QP_RETURN_IF_ERROR(RewriteContribQOperator(g, n, &out));
+      continue;
+    }
     const bool conv = n.op_type == "QLinearConv", mm = n.op_type == "QLinearMatMul";
     if (!IsDefaultDomain(n.domain) || (!conv && !mm) || n.inputs.size() < 8 || n.outputs.empty()) {
       out.push_back(n);
@@ -1087,12 +1192,83 @@ void RewriteQOperators(Graph* g) {
     out.push_back(make(p + "/q", "QuantizeLinear", {y, n.inputs[6], n.inputs[7]}, {n.outputs[0]}));
   }
   g->nodes = std::move(out);
+  return Status::Ok();
+}
+
+// QLinearAdd(A, As, Az, B, Bs, Bz, Cs, Cz) == Q(Add(DQ(A), DQ(B)), Cs, Cz);
+// QLinearConcat(Ys, Yz, X0, X0s, X0z, ...; axis) == Q(Concat(DQ(X0), ...; axis), Ys, Yz).
+// The zero points must be present: they carry the element type (an absent one would make the
+// rewritten QuantizeLinear uint8 whatever the model's type).
+Status RewriteContribQOperator(Graph* g, const Node& n, std::vector<Node>* out) {
+  const bool add = n.op_type == "QLinearAdd";
+  const size_t arity = n.inputs.size();
+  if (n.outputs.size() != 1 || n.outputs[0].empty() || (add && arity != 8) ||
+      (!add && (arity < 5 || (arity - 2) % 3 != 0))) {
+    return InvalidArgument(n.Describe(), ": ", n.inputs.size(), " inputs and ", n.outputs.size(), " outputs; ",
+                           add ? "QLinearAdd takes 8 inputs (A, A_scale, A_zero_point, B, B_scale, "
+                                 "B_zero_point, C_scale, C_zero_point) and 1 output"
+                               : "QLinearConcat takes Y_scale, Y_zero_point and (X, X_scale, X_zero_point) "
+                                 "triples, and 1 output");
+  }
+  // (scale index, zero point index) of every quantized operand, the output's first.
+  std::vector<std::pair<size_t, size_t>> qp;
+  if (add) {
+    qp = {{6, 7}, {1, 2}, {4, 5}};
+  } else {
+    qp.push_back({0, 1});
+    for (size_t i = 2; i < arity; i += 3) qp.push_back({i + 1, i + 2});
+  }
+  for (const auto& [s, z] : qp) {
+    for (size_t i : {s, z}) {
+      if (!n.has_input(i) || g->initializers.count(n.inputs[i]) == 0) {
+        return Unimplemented(n.Describe(), ": input ", i, " (", i == s ? "scale" : "zero point",
+                             ") must be a constant initializer for the int8 executor (ONNX Runtime's "
+                             "quantizer writes constants); ", n.op_type, " has no fp32 reference here");
+      }
+    }
+  }
+  auto make = [](const std::string& name, const std::string& op, std::vector<std::string> in,
+                 std::vector<std::string> o) {
+    Node m;
+    m.name = name;
+    m.op_type = op;
+    m.inputs = std::move(in);
+    m.outputs = std::move(o);
+    return m;
+  };
+  const std::string p = n.name.empty() ? n.outputs[0] : n.name;
+  std::vector<std::string> ins;
+  const std::vector<size_t> xs = add ? std::vector<size_t>{0, 3} : [&] {
+    std::vector<size_t> v;
+    for (size_t i = 2; i < arity; i += 3) v.push_back(i);
+    return v;
+  }();
+  for (size_t k = 0; k < xs.size(); ++k) {
+    const size_t i = xs[k];
+    if (!n.has_input(i)) return InvalidArgument(n.Describe(), ": input ", i, " (a quantized operand) is missing");
+    const std::string dq = p + "/x" + std::to_string(k) + "_dq";
+    out->push_back(make(p + "/dq_x" + std::to_string(k), "DequantizeLinear",
+                        {n.inputs[i], n.inputs[i + 1], n.inputs[i + 2]}, {dq}));
+    ins.push_back(dq);
+  }
+  const std::string y = p + "/y";
+  Node op = make(p + "/op", add ? "Add" : "Concat", ins, {y});
+  if (!add) {
+    auto axis = n.attrs.find("axis");
+    if (axis == n.attrs.end()) return InvalidArgument(n.Describe(), ": QLinearConcat requires the attribute 'axis'");
+    op.attrs["axis"] = axis->second;
+  }
+  out->push_back(op);
+  const size_t ys = add ? 6 : 0;
+  out->push_back(make(p + "/q", "QuantizeLinear", {y, n.inputs[ys], n.inputs[ys + 1]}, {n.outputs[0]}));
+  return Status::Ok();
 }
 
 Status Lowering::Run() {
+  // The rewrite first: it turns the contrib QOperators (no default-domain schema) into QDQ nodes.
   QP_RETURN_IF_ERROR(ValidateGraph(g(), opt_.limits));
+  QP_RETURN_IF_ERROR(RewriteQOperators(&plan_.graph));
   for (const Node& node : g().nodes) QP_RETURN_IF_ERROR(CheckNodeSupported(node, g().opset));
-  RewriteQOperators(&plan_.graph);
   QP_RETURN_IF_ERROR(ValidateGraph(g(), opt_.limits));
   QP_RETURN_IF_ERROR(InferShapes(&plan_.graph, opt_.limits.max_tensor_elements));
   QP_ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(g()));
@@ -1151,6 +1327,7 @@ Status Lowering::Run() {
     if (op == "Conv") lowered = LowerConv(n);
     else if (op == "Gemm" || op == "MatMul") lowered = LowerGemm(n);
     else if (op == "Add") lowered = LowerAdd(n);
+    else if (op == "Concat") lowered = LowerConcat(n);
     else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") lowered = LowerPool(n);
     else if (op == "Flatten" || op == "Identity") lowered = LowerReshapeLike(n);
     if (!lowered.ok()) return lowered.status();

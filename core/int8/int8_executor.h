@@ -45,10 +45,13 @@ struct Int8Options {
 //  - uint8 activations: zero point shifted by 128 (exact), so all int8 kernels serve them;
 //  - TensorRT-style weights (float constant -> QuantizeLinear -> DequantizeLinear, zero point 0):
 //    the constant Q is folded at prepare; float biases are quantized at input x weight scale.
-//  - QOperator QLinearConv / QLinearMatMul with constant scales: rewritten to their QDQ definition
-//    at prepare, then lowered as above.
-// Not lowered yet (fp32 reference per node): QLinearAdd, Reshape, Concat, Mul, and any region
-// whose output is not followed by a single QuantizeLinear.
+//  - DQ, DQ, ... -> Concat (not along the batch) -> [Relu | Clip] -> Q: each input requantized into
+//    its band of the output by qs8-vcvt (a copy where it is already on the output's grid);
+//  - QOperator QLinearConv / QLinearMatMul with constant scales, and ONNX Runtime's contrib
+//    (com.microsoft) QLinearAdd / QLinearConcat: rewritten to their QDQ definition at prepare, then
+//    lowered as above (a contrib op that cannot be rewritten is a Status: it has no fp32 reference).
+// Not lowered yet (fp32 reference per node): Reshape, Mul, and any region whose output is not
+// followed by a single QuantizeLinear.
 class Int8Executor {
  public:
   static Result<Int8Executor> Create(Graph graph, const Int8Options& options = {});

@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 #include "core/graph/executor.h"
 #include "core/int8/int8_executor.h"
 #include "core/onnx/onnx.h"
+#include "onnx.pb.h"
 #include "tests/test_util.h"
 
 namespace qp::int8 {
@@ -402,6 +404,82 @@ TEST_P(Int8Synthetic, QOperatorQLinearConvAndMatMul) {
   ExpectWithinOneStepOfFloat(b.g, in, out);
 }
 
+TEST_P(Int8Synthetic, QdqConcatRequantizesEachInput) {
+  // DQ(x_i) -> Concat -> Q with a different scale per input (one on the output's own grid: the
+  // copy path), along channels, height and width of NHWC data and along dim 1 of rank-2 data.
+  SCOPED_TRACE(qp::testing::SeedTrace());
+  struct Case {
+    int64_t axis;
+    Shape a, b;
+  };
+  for (const Case& c : {Case{1, {kDynamicDim, 5, 4, 3}, {kDynamicDim, 3, 4, 3}}, Case{2, {2, 5, 4, 3}, {2, 5, 1, 3}},
+                        Case{-1, {2, 5, 4, 3}, {2, 5, 4, 19}}, Case{1, {kDynamicDim, 7}, {kDynamicDim, 33}}}) {
+    SCOPED_TRACE(c.axis);
+    QdqBuilder b(31, GetParam());
+    b.Input("x", c.a);
+    b.Input("z", c.b);
+    auto x = b.QdqRange("x", -1.f, 1.1f);
+    auto z = b.QdqRange("z", -0.3f, 0.9f);
+    auto same = b.QdqRange("x", -1.3f, 1.2f);  // the output's grid below
+    auto cat = b.Op("Concat", {x, z, same}, {{"axis", Attribute::Int(c.axis)}});
+    b.Identity(b.QdqRange(cat, -1.3f, 1.2f), "y");
+    Shape sa = c.a, sb = c.b;
+    sa[0] = sb[0] = 2;
+    std::vector<Tensor> in{RandomInput(sa, 32), RandomInput(sb, 33)};
+    auto out = RunAllBackendsBitExact(b.g, in);
+    ASSERT_FALSE(out.empty());
+    ExpectWithinOneStepOfFloat(b.g, in, out);
+  }
+}
+
+// ONNX Runtime's contrib QOperators as its quantizer writes them (domain com.microsoft):
+// x -> Q -> QLinearConv -> QLinearAdd(conv, x) -> QLinearConcat(add, x, conv) -> DQ. The oracle is
+// the fp32 Executor on the same graph written with the ops' definitions (DQ -> Add / Concat -> Q).
+TEST_P(Int8Synthetic, ContribQLinearAddAndConcatRunOnInt8Kernels) {
+  SCOPED_TRACE(qp::testing::SeedTrace());
+  const bool u8 = GetParam();
+  auto build = [u8](bool contrib) {
+    QdqBuilder b(34, u8);
+    b.Input("x", {kDynamicDim, 6, 5, 4});
+    auto put = [&](const std::string& name, float lo, float hi) {
+      auto p = b.Params(lo, hi);
+      b.g.initializers[name + "s"] = Tensor::Scalar(p.first);
+      b.g.initializers[name + "z"] = u8 ? Tensor::FromVector<uint8_t>({}, {static_cast<uint8_t>(p.second)})
+                                        : Tensor::FromVector<int8_t>({}, {static_cast<int8_t>(p.second)});
+      return std::vector<std::string>{name + "s", name + "z"};
+    };
+    auto xq = put("x", -1.f, 1.f), cq = put("c", -2.f, 2.1f), aq = put("a", -2.3f, 2.6f), yq = put("y", -2.4f, 2.6f);
+    b.AddNode("QuantizeLinear", {"x", xq[0], xq[1]}, {"xq"});
+    // The conv as QDQ (lowered the same either way); its output is quantized tensor "cq".
+    b.AddNode("DequantizeLinear", {"xq", xq[0], xq[1]}, {"xd"});
+    const std::string conv = b.Conv("xd", 6, 6, 3, 1, {1, 1, 1, 1}, 1, true);
+    b.AddNode("QuantizeLinear", {conv, cq[0], cq[1]}, {"cq"});
+    if (contrib) {
+      b.AddNode("QLinearAdd", {"cq", cq[0], cq[1], "xq", xq[0], xq[1], aq[0], aq[1]}, {"aq"});
+      b.g.nodes.back().domain = "com.microsoft";
+      b.AddNode("QLinearConcat", {yq[0], yq[1], "aq", aq[0], aq[1], "xq", xq[0], xq[1], "cq", cq[0], cq[1]}, {"yq"},
+                {{"axis", Attribute::Int(1)}});
+      b.g.nodes.back().domain = "com.microsoft";
+    } else {
+      b.AddNode("DequantizeLinear", {"cq", cq[0], cq[1]}, {"cd"});
+      b.AddNode("Add", {"cd", "xd"}, {"ad"});
+      b.AddNode("QuantizeLinear", {"ad", aq[0], aq[1]}, {"aq"});
+      b.AddNode("DequantizeLinear", {"aq", aq[0], aq[1]}, {"ad2"});
+      b.AddNode("Concat", {"ad2", "xd", "cd"}, {"yd"}, {{"axis", Attribute::Int(1)}});
+      b.AddNode("QuantizeLinear", {"yd", yq[0], yq[1]}, {"yq"});
+    }
+    b.AddNode("DequantizeLinear", {"yq", yq[0], yq[1]}, {"y"});
+    b.Output("y");
+    return b.g;
+  };
+  const Graph contrib = build(true);
+  std::vector<Tensor> in{RandomInput({2, 6, 5, 4}, 35)};
+  auto out = RunAllBackendsBitExact(contrib, in);  // zero fp32 fallbacks on every backend
+  ASSERT_FALSE(out.empty());
+  ASSERT_EQ(out[0].shape(), (Shape{2, 18, 5, 4}));
+  ExpectWithinOneStepOfFloat(build(false), in, out);
+}
+
 INSTANTIATE_TEST_SUITE_P(Activations, Int8Synthetic, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "u8" : "s8"; });
 
@@ -473,7 +551,105 @@ TEST(Int8BadInput, ZeroPointOfWrongTypeIsRejected) {
   Graph g = OneConv(true);
   g.initializers["zp2"] = Tensor::FromVector<int32_t>({}, {300});  // activation zero point, int32
   Status st = CreateStatus(g);
-  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("(QuantizeLinear)"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("zero point 300 has dtype int32"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("must be uint8 [0, 255] or int8 [-128, 127]"), std::string::npos) << st.message();
+}
+
+TEST(Int8BadInput, ContribQOperatorsThatCannotBeLoweredAreAStatus) {
+  auto make = [](const std::string& op, std::vector<std::string> in, bool with_axis) {
+    QdqBuilder b(36, true);
+    b.Input("x", {1, 2, 3, 3});
+    b.g.initializers["s"] = Tensor::Scalar(0.01f);
+    b.g.initializers["z"] = Tensor::FromVector<uint8_t>({}, {128});
+    b.AddNode("QuantizeLinear", {"x", "s", "z"}, {"xq"});
+    std::map<std::string, Attribute> attrs;
+    if (with_axis) attrs["axis"] = Attribute::Int(1);
+    b.AddNode(op, std::move(in), {"yq"}, attrs);
+    b.g.nodes.back().name = "bad";
+    b.g.nodes.back().domain = "com.microsoft";
+    b.AddNode("DequantizeLinear", {"yq", "s", "z"}, {"y"});
+    b.Output("y");
+    return b.g;
+  };
+  struct Case {
+    Graph g;
+    StatusCode code;
+    const char* rule;
+  };
+  const std::vector<Case> cases = {
+      // A scale that is a graph value, not a constant: there is no fp32 QLinearAdd to fall back to.
+      {make("QLinearAdd", {"xq", "x", "z", "xq", "s", "z", "s", "z"}, false), StatusCode::kUnimplemented,
+       "(scale) must be a constant initializer"},
+      {make("QLinearAdd", {"xq", "s", "z", "xq", "s", "z", "s"}, false), StatusCode::kInvalidArgument,
+       "QLinearAdd takes 8 inputs"},
+      {make("QLinearConcat", {"s", "z", "xq", "s", "z", "xq", "s"}, true), StatusCode::kInvalidArgument,
+       "(X, X_scale, X_zero_point) triples"},
+      {make("QLinearConcat", {"s", "z", "xq", "s", "z", "xq", "s", "z"}, false), StatusCode::kInvalidArgument,
+       "requires the attribute 'axis'"},
+      // A missing zero point would change the quantized type: rejected, not guessed.
+      {make("QLinearConcat", {"s", "z", "xq", "s", "", "xq", "s", "z"}, true), StatusCode::kUnimplemented,
+       "(zero point) must be a constant initializer"},
+  };
+  for (const Case& c : cases) {
+    Status st = CreateStatus(c.g);
+    EXPECT_EQ(st.code(), c.code) << st.ToString();
+    EXPECT_NE(st.message().find("node 'bad'"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(c.rule), std::string::npos) << st.message();
+  }
+  // The fp32 executor has no reference for them: a clear unsupported-op Status, not a crash.
+  auto ref = Executor::Create(cases[0].g);
+  ASSERT_FALSE(ref.ok());
+  EXPECT_NE(ref.status().message().find("QLinearAdd (domain com.microsoft"), std::string::npos)
+      << ref.status().ToString();
+}
+
+// A stored value that does not fit its declared element type: ONNX keeps uint8/int8 tensors
+// widened in int32_data, so a uint8 zero point of 300 can be written; the import names the tensor
+// and the type's range instead of wrapping it to 44.
+TEST(Int8BadInput, ZeroPointValueOutsideItsStoredTypeIsRejectedAtImport) {
+  for (auto [type, value, rule] : {std::tuple{::onnx::TensorProto::UINT8, 300, "does not fit its type uint8 [0, 255]"},
+                                   std::tuple{::onnx::TensorProto::UINT8, -1, "does not fit its type uint8 [0, 255]"},
+                                   std::tuple{::onnx::TensorProto::INT8, 128, "does not fit its type int8 [-128, 127]"}}) {
+    ::onnx::ModelProto m;
+    m.set_ir_version(8);
+    auto* os = m.add_opset_import();
+    os->set_domain("");
+    os->set_version(13);
+    ::onnx::GraphProto* g = m.mutable_graph();
+    g->set_name("g");
+    for (auto* v : {g->add_input(), g->add_output()}) {
+      v->set_name(v == &g->input(0) ? "x" : "y");
+      auto* tt = v->mutable_type()->mutable_tensor_type();
+      tt->set_elem_type(::onnx::TensorProto::FLOAT);
+      tt->mutable_shape()->add_dim()->set_dim_value(4);
+    }
+    auto* s = g->add_initializer();
+    s->set_name("s");
+    s->set_data_type(::onnx::TensorProto::FLOAT);
+    s->add_float_data(0.1f);
+    auto* z = g->add_initializer();
+    z->set_name("zp");
+    z->set_data_type(type);
+    z->add_int32_data(value);
+    for (auto [op, in, out] : {std::tuple{"QuantizeLinear", "x", "q"}, std::tuple{"DequantizeLinear", "q", "y"}}) {
+      auto* n = g->add_node();
+      n->set_op_type(op);
+      n->add_input(in);
+      n->add_input("s");
+      n->add_input("zp");
+      n->add_output(out);
+    }
+    std::string bytes;
+    ASSERT_TRUE(m.SerializeToString(&bytes));
+    auto r = onnx::ImportModel(bytes.data(), bytes.size());
+    ASSERT_FALSE(r.ok()) << "zero point " << value;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("tensor 'zp': value " + std::to_string(value)), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find(rule), std::string::npos) << r.status().message();
+  }
 }
 
 TEST(Int8BadInput, BiasScaleInconsistentWarnsOrRejects) {
