@@ -9,8 +9,15 @@
 // packed the same way (int16, odd tap counts padded with a zero-weight tap): one dot gives 4
 // channels x 2 taps. Channel tails (channels % 8) use the scalar arithmetic. Bit-exact with the
 // scalar reference.
+//
+// Two loop orders over the same packing: 8c2 (output pixel outside, channel blocks inside, one
+// tap table per pixel) and 8c2r (3x3 / 5x5, fp32: one output row at a time, channel block
+// outside, the row's interior pixels inside with tap addresses from kK row pointers; measured
+// 4-8% faster in Chromium, see kernels/README.md). Keeping a 3x3 block's 10 weight vectors in
+// locals across the row measured no faster (V8 spills them), so they are loaded per pixel.
 #include <wasm_simd128.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "kernels/qs8-conv/qs8-conv.h"
@@ -125,6 +132,115 @@ void RunRows(const QS8DwConvOp& op, const DwPacked& pk, size_t batch, size_t in_
   }
 }
 
+// Channel-block-outer form for kK x kK kernels (3, 5) and the fp32 scheme: for one output row and
+// one block of 8 channels, the packed weights, folded bias and scales are loaded once and every
+// interior output pixel (all taps inside the image horizontally) runs with tap addresses formed
+// from kK row pointers; rows above / below the image point at a full row of the input zero point,
+// so only the left and right border pixels take the per-pixel tap table of RunRows.
+template <size_t kK>
+void RunRowsBlockOuter(const QS8DwConvOp& op, const DwPacked& pk, size_t batch, size_t in_h, size_t in_w,
+                       size_t out_h, size_t out_w, const int8_t* input, int8_t* output) {
+  const QS8DwConvParams& p = op.params;
+  constexpr size_t kTaps = kK * kK, kPairs = (kTaps + 1) / 2;
+  const size_t channels = p.channels, c8 = channels / 8 * 8;
+  const size_t S = p.input_pixel_stride, out_stride = p.output_pixel_stride;
+  const size_t sw = p.stride_w, dS = p.dilation_w * S;
+  const int16_t* const weights = pk.w.data();
+  const int32_t* const bias = pk.bias.data();
+  const float* const scales = pk.scales.data();
+  const quant::RequantChannel* const requant = op.requant.data();
+  const int8_t* const zero = pk.zero_row.data();
+  const quant::OutputQuant out_q = p.output;
+  const Fp32RequantConsts k(out_q);
+  const std::vector<int8_t> zero_image_row(in_w * S, static_cast<int8_t>(p.input_zero_point));
+  // Interior columns: ox * sw - pad_left >= 0 and ox * sw - pad_left + (kK - 1) * dw < in_w.
+  const size_t span = (kK - 1) * p.dilation_w;
+  size_t ox_lo = (p.pad_left + sw - 1) / sw;
+  size_t ox_hi = in_w + p.pad_left >= span + 1 ? (in_w + p.pad_left - span - 1) / sw + 1 : 0;
+  ox_hi = std::min(ox_hi, out_w);
+  ox_lo = std::min(ox_lo, ox_hi);
+  const int8_t* rows[kK];
+  for (size_t b = 0; b < batch; ++b) {
+    for (size_t oy = 0; oy < out_h; ++oy) {
+      for (size_t ky = 0; ky < kK; ++ky) {
+        const long iy = static_cast<long>(oy * p.stride_h + ky * p.dilation_h) - static_cast<long>(p.pad_top);
+        rows[ky] = iy >= 0 && iy < static_cast<long>(in_h)
+                       ? input + (b * in_h + static_cast<size_t>(iy)) * in_w * S
+                       : zero_image_row.data();
+      }
+      int8_t* const out_row = output + (b * out_h + oy) * out_w * out_stride;
+      // Border pixels: the per-pixel tap table.
+      auto border = [&](size_t ox) {
+        const int8_t* taps[2 * kPairs];
+        const long ix0 = static_cast<long>(ox * sw) - static_cast<long>(p.pad_left);
+        for (size_t t = 0; t < kTaps; ++t) {
+          const long ix = ix0 + static_cast<long>((t % kK) * p.dilation_w);
+          taps[t] = ix >= 0 && ix < static_cast<long>(in_w) ? rows[t / kK] + static_cast<size_t>(ix) * S : zero;
+        }
+        for (size_t t = kTaps; t < 2 * kPairs; ++t) taps[t] = zero;
+        int8_t* out = out_row + ox * out_stride;
+        const int16_t* w = weights;
+        for (size_t c = 0; c < c8; c += 8, w += kPairs * 16) {
+          v128_t lo = wasm_v128_load(bias + c), hi = wasm_v128_load(bias + c + 4);
+          Dot8<kPairs>(kPairs, taps, c, w, &lo, &hi);
+          Store8(out + c, RequantFp32x4(lo, wasm_v128_load(scales + c), k),
+                 RequantFp32x4(hi, wasm_v128_load(scales + c + 4), k));
+        }
+        for (size_t c = c8; c < channels; ++c) {
+          int32_t acc = bias[c];
+          for (size_t t = 0; t < kTaps; ++t) {
+            acc = static_cast<int32_t>(static_cast<uint32_t>(acc) +
+                                       static_cast<uint32_t>(taps[t][c] * op.weights[t * channels + c]));
+          }
+          out[c] = static_cast<int8_t>(quant::Requantize(acc, requant[c], out_q));
+        }
+      };
+      for (size_t ox = 0; ox < ox_lo; ++ox) border(ox);
+      for (size_t ox = ox_hi; ox < out_w; ++ox) border(ox);
+      if (ox_lo == ox_hi) continue;
+      const size_t base0 = (ox_lo * sw - p.pad_left) * S;
+      const size_t step = sw * S;
+      const int16_t* wb = weights;
+      for (size_t c = 0; c < c8; c += 8, wb += kPairs * 16) {
+        const v128_t b_lo = wasm_v128_load(bias + c), b_hi = wasm_v128_load(bias + c + 4);
+        const v128_t s_lo = wasm_v128_load(scales + c), s_hi = wasm_v128_load(scales + c + 4);
+        const int8_t* r[kK];
+        for (size_t ky = 0; ky < kK; ++ky) r[ky] = rows[ky] + base0 + c;
+        int8_t* out = out_row + ox_lo * out_stride + c;
+        for (size_t ox = ox_lo; ox < ox_hi; ++ox, out += out_stride) {
+          v128_t lo = b_lo, hi = b_hi;
+#pragma clang loop unroll(full)
+          for (size_t q = 0; q < kPairs; ++q) {
+            const size_t t0 = 2 * q, t1 = 2 * q + 1;
+            const v128_t x0 = wasm_i16x8_load8x8(r[t0 / kK] + (t0 % kK) * dS);
+            const v128_t x1 = t1 < kTaps ? wasm_i16x8_load8x8(r[t1 / kK] + (t1 % kK) * dS) : wasm_i16x8_splat(0);
+            const v128_t xl = wasm_i16x8_shuffle(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11);
+            const v128_t xh = wasm_i16x8_shuffle(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
+            lo = wasm_i32x4_add(lo, wasm_i32x4_dot_i16x8(xl, wasm_v128_load(wb + q * 16)));
+            hi = wasm_i32x4_add(hi, wasm_i32x4_dot_i16x8(xh, wasm_v128_load(wb + q * 16 + 8)));
+          }
+          Store8(out, RequantFp32x4(lo, s_lo, k), RequantFp32x4(hi, s_hi, k));
+          for (size_t ky = 0; ky < kK; ++ky) r[ky] += step;
+        }
+      }
+      // Channel tail of the interior pixels: the scalar arithmetic.
+      for (size_t ox = ox_lo; ox < ox_hi && c8 < channels; ++ox) {
+        const size_t base = (ox * sw - p.pad_left) * S;
+        int8_t* out = out_row + ox * out_stride;
+        for (size_t c = c8; c < channels; ++c) {
+          int32_t acc = bias[c];
+          for (size_t t = 0; t < kTaps; ++t) {
+            const int8_t x = rows[t / kK][base + (t % kK) * dS + c];
+            acc = static_cast<int32_t>(static_cast<uint32_t>(acc) +
+                                       static_cast<uint32_t>(x * op.weights[t * channels + c]));
+          }
+          out[c] = static_cast<int8_t>(quant::Requantize(acc, requant[c], out_q));
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Status qs8_dwconv_minmax_8c2_create(const QS8DwConvParams& params, QS8DwConvOp* op) {
@@ -177,6 +293,29 @@ Status qs8_dwconv_minmax_8c2_run(const QS8DwConvOp& op, size_t batch, size_t in_
     fp32 ? go(RunRows<5, true>) : go(RunRows<5, false>);
   } else {
     fp32 ? go(RunRows<0, true>) : go(RunRows<0, false>);
+  }
+  return Status::Ok();
+}
+
+Status qs8_dwconv_minmax_8c2r_create(const QS8DwConvParams& params, QS8DwConvOp* op) {
+  return qs8_dwconv_minmax_8c2_create(params, op);
+}
+
+Status qs8_dwconv_minmax_8c2r_run(const QS8DwConvOp& op, size_t batch, size_t in_h, size_t in_w,
+                                  const int8_t* input, int8_t* output) {
+  const QS8DwConvParams& p = op.params;
+  const bool fp32 = p.output.scheme == quant::RequantScheme::kFp32;
+  const size_t kh = p.kernel_h, kw = p.kernel_w;
+  if (!fp32 || kh != kw || (kh != 3 && kh != 5)) return qs8_dwconv_minmax_8c2_run(op, batch, in_h, in_w, input, output);
+  QP_ASSIGN_OR_RETURN(size_t out_h, ConvOutputSize(in_h, p.pad_top, p.pad_bottom, p.kernel_h,
+                                                   p.stride_h, p.dilation_h, "height"));
+  QP_ASSIGN_OR_RETURN(size_t out_w, ConvOutputSize(in_w, p.pad_left, p.pad_right, p.kernel_w,
+                                                   p.stride_w, p.dilation_w, "width"));
+  const auto& pk = *static_cast<const DwPacked*>(op.backend.get());
+  if (kh == 3) {
+    RunRowsBlockOuter<3>(op, pk, batch, in_h, in_w, out_h, out_w, input, output);
+  } else {
+    RunRowsBlockOuter<5>(op, pk, batch, in_h, in_w, out_h, out_w, input, output);
   }
   return Status::Ok();
 }

@@ -63,6 +63,12 @@ namespace wasmsimd {
 Status qs8_dwconv_minmax_8c2_create(const QS8DwConvParams& params, QS8DwConvOp* op);
 Status qs8_dwconv_minmax_8c2_run(const QS8DwConvOp& op, size_t batch, size_t in_h, size_t in_w,
                                  const int8_t* input, int8_t* output);
+// 8c2 arithmetic and packing, loop order channel block outside, output pixels inside (3x3 / 5x5,
+// fp32 scheme; other shapes run 8c2): per-block constants loaded once per row, tap addresses from
+// kK row pointers, padding rows read a zero-point image row, only border pixels use a tap table.
+Status qs8_dwconv_minmax_8c2r_create(const QS8DwConvParams& params, QS8DwConvOp* op);
+Status qs8_dwconv_minmax_8c2r_run(const QS8DwConvOp& op, size_t batch, size_t in_h, size_t in_w,
+                                  const int8_t* input, int8_t* output);
 // 8 channels x one tap with i32x4.extmul (the first version, kept for comparison).
 Status qs8_dwconv_minmax_8c_create(const QS8DwConvParams& params, QS8DwConvOp* op);
 Status qs8_dwconv_minmax_8c_run(const QS8DwConvOp& op, size_t batch, size_t in_h, size_t in_w,

@@ -326,6 +326,22 @@ std::vector<ConvCase> DwCases() {
   }
   ConvCase asym{1, 6, 9, 3, 3, 2, 1, 2, 1, 0, 2, 1, 0, 12, 1, 1};  // asymmetric pads, dilation
   cs.push_back(asym);
+  // Rows wide enough for interior pixels between the borders (the row-wise SIMD loop), with
+  // horizontal dilation and stride, asymmetric pads and channel tails; and an image narrower than
+  // the kernel (no interior pixel at all).
+  ConvCase wide5{1, 9, 21, 5, 5, 1, 2, 2, 2, 4, 3, 4, 5, 24, 1, 1};
+  wide5.za = -77;
+  wide5.zo = 9;
+  wide5.in_pad = 3;
+  cs.push_back(wide5);
+  ConvCase wide3{2, 5, 19, 3, 3, 2, 2, 1, 2, 1, 2, 0, 1, 17, 1, 1};
+  wide3.za = 100;
+  wide3.per_channel = true;
+  wide3.out_pad = 2;
+  cs.push_back(wide3);
+  ConvCase narrow{1, 4, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 16, 1, 1};
+  narrow.za = 5;
+  cs.push_back(narrow);
   return cs;
 }
 
