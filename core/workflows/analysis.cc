@@ -155,19 +155,106 @@ Result<AnalysisContext> MakeAnalysisContext(const Graph& float_graph, const Cali
   return ctx;
 }
 
-Result<ConfigResult> EvaluateConfig(const AnalysisContext& ctx, const QuantConfig& config) {
+namespace {
+Result<std::unique_ptr<QuantizedRunner>> PrepareConfig(const AnalysisContext& ctx, const QuantConfig& config) {
   QP_ASSIGN_OR_RETURN(QuantPlan plan, PrepareAndPlan(ctx.float_graph, config));
   QP_ASSIGN_OR_RETURN(QuantizedModel model, ComputeQuantizedModel(plan, ctx.stats));
-  QP_ASSIGN_OR_RETURN(std::unique_ptr<QuantizedRunner> runner, QuantizedRunner::Create(model));
-  QP_ASSIGN_OR_RETURN(Tensor logits, RunBatched(model.plan.graph, ctx.eval, [&](const Tensor& x) {
-                        return runner->Run(ExecMode::kSimulated, x);
-                      }));
+  return QuantizedRunner::Create(model);
+}
+
+Result<ConfigResult> ScoreLogits(const AnalysisContext& ctx, const Tensor& logits) {
   if (logits.numel() != ctx.float_logits.numel())
     return Internal("analysis: simulated logits ", logits.numel(), " vs float ", ctx.float_logits.numel());
   ConfigResult r;
   r.accuracy = Top1(logits, ctx.eval.labels);
   r.output_sqnr = SqnrDb(ctx.float_logits.f32(), logits.f32(), logits.numel());
   return r;
+}
+}  // namespace
+
+Result<std::unique_ptr<AnalysisContextBuilder>> AnalysisContextBuilder::Start(
+    const Graph& float_graph, const CalibrationStats& stats, const data::Dataset& eval, int64_t max_samples,
+    int64_t chunk) {
+  if (eval.size() == 0) return InvalidArgument("analysis: empty evaluation set");
+  if (chunk < 1) return InvalidArgument("analysis: evaluation chunk ", chunk, " must be >= 1 sample");
+  std::unique_ptr<AnalysisContextBuilder> b(new AnalysisContextBuilder());
+  b->ctx_.float_graph = float_graph;
+  b->ctx_.stats = stats;
+  if (max_samples > 0 && max_samples < eval.size()) {
+    QP_ASSIGN_OR_RETURN(b->ctx_.eval, data::SliceDataset(eval, 0, max_samples));
+  } else {
+    b->ctx_.eval = eval;
+  }
+  b->chunk_ = chunk;
+  return b;
+}
+
+double AnalysisContextBuilder::progress() const {
+  return ctx_.eval.size() > 0 ? static_cast<double>(next_) / static_cast<double>(ctx_.eval.size()) : 1.0;
+}
+
+Status AnalysisContextBuilder::Step() {
+  if (done()) return FailedPrecondition("analysis: context already built");
+  const int64_t count = std::min(chunk_, ctx_.eval.size() - next_);
+  QP_ASSIGN_OR_RETURN(data::Dataset part, data::SliceDataset(ctx_.eval, next_, count));
+  QP_ASSIGN_OR_RETURN(Tensor y, RunBatched(ctx_.float_graph, part, [&](const Tensor& x) {
+                        return RunWithHook(ctx_.float_graph, {x}, nullptr);
+                      }));
+  logits_.insert(logits_.end(), y.f32(), y.f32() + y.numel());
+  next_ += count;
+  return Status::Ok();
+}
+
+Result<AnalysisContext> AnalysisContextBuilder::Take() {
+  if (!done() || taken_) return FailedPrecondition("analysis: context not complete (or already taken)");
+  const int64_t n = ctx_.eval.size();
+  ctx_.float_logits = Tensor::FromVector<float>({n, static_cast<int64_t>(logits_.size()) / n}, logits_);
+  taken_ = true;
+  return std::move(ctx_);
+}
+
+Result<ConfigResult> EvaluateConfig(const AnalysisContext& ctx, const QuantConfig& config) {
+  QP_ASSIGN_OR_RETURN(std::unique_ptr<QuantizedRunner> runner, PrepareConfig(ctx, config));
+  QP_ASSIGN_OR_RETURN(Tensor logits, RunBatched(runner->model().plan.graph, ctx.eval, [&](const Tensor& x) {
+                        return runner->Run(ExecMode::kSimulated, x);
+                      }));
+  return ScoreLogits(ctx, logits);
+}
+
+Result<std::unique_ptr<ConfigEvaluation>> ConfigEvaluation::Start(const AnalysisContext* ctx,
+                                                                  const QuantConfig& config, int64_t chunk) {
+  if (!ctx) return InvalidArgument("analysis: no analysis context");
+  if (chunk < 1) return InvalidArgument("analysis: evaluation chunk ", chunk, " must be >= 1 sample");
+  std::unique_ptr<ConfigEvaluation> e(new ConfigEvaluation());
+  e->ctx_ = ctx;
+  e->chunk_ = chunk;
+  QP_ASSIGN_OR_RETURN(e->runner_, PrepareConfig(*ctx, config));
+  e->logits_.reserve(static_cast<size_t>(ctx->float_logits.numel()));
+  return e;
+}
+
+double ConfigEvaluation::progress() const {
+  const int64_t n = ctx_->eval.size();
+  return n > 0 ? static_cast<double>(next_) / static_cast<double>(n) : 1.0;
+}
+
+Status ConfigEvaluation::Step() {
+  if (done()) return FailedPrecondition("analysis: evaluation already done");
+  const int64_t count = std::min(chunk_, ctx_->eval.size() - next_);
+  QP_ASSIGN_OR_RETURN(data::Dataset part, data::SliceDataset(ctx_->eval, next_, count));
+  QP_ASSIGN_OR_RETURN(Tensor logits, RunBatched(runner_->model().plan.graph, part, [&](const Tensor& x) {
+                        return runner_->Run(ExecMode::kSimulated, x);
+                      }));
+  logits_.insert(logits_.end(), logits.f32(), logits.f32() + logits.numel());
+  next_ += count;
+  if (done()) {
+    const int64_t cols = ctx_->eval.size() > 0 ? static_cast<int64_t>(logits_.size()) / ctx_->eval.size() : 0;
+    const Tensor all = Tensor::FromVector<float>({ctx_->eval.size(), cols}, logits_);
+    QP_ASSIGN_OR_RETURN(result_, ScoreLogits(*ctx_, all));
+    logits_.clear();
+    logits_.shrink_to_fit();
+  }
+  return Status::Ok();
 }
 
 // ---- Sensitivity -----------------------------------------------------------------------------------
@@ -268,12 +355,18 @@ Result<std::unique_ptr<RangePrecisionSweep>> RangePrecisionSweep::Create(const A
 }
 
 double RangePrecisionSweep::progress() const {
-  return jobs_.empty() ? 1.0 : static_cast<double>(next_) / static_cast<double>(jobs_.size());
+  if (jobs_.empty()) return 1.0;
+  const double partial = current_ ? current_->progress() : 0.0;
+  return (static_cast<double>(next_) + partial) / static_cast<double>(jobs_.size());
 }
 
-Result<double> RangePrecisionSweep::Step() {
-  if (done()) return FailedPrecondition("sweep: already done (", jobs_.size(), " configurations)");
-  const Job& j = jobs_[next_];
+Status RangePrecisionSweep::set_chunk_samples(int64_t n) {
+  if (n < 0) return InvalidArgument("sweep: chunk of ", n, " samples (0 = whole configurations)");
+  chunk_samples_ = n;
+  return Status::Ok();
+}
+
+QuantConfig RangePrecisionSweep::JobConfig(const Job& j) const {
   QuantConfig cfg = base_;
   if (j.scope == "all") {
     ApplyChoice(&cfg.weights, &cfg.activations, j.bits, j.calib);
@@ -289,11 +382,15 @@ Result<double> RangePrecisionSweep::Step() {
     cfg.layers[j.scope].weights = w;
     cfg.layers[j.scope].activations = a;
   }
+  return cfg;
+}
+
+void RangePrecisionSweep::FinishJob(const Result<ConfigResult>& r) {
+  const Job& j = jobs_[next_];
   SweepRow row;
   row.scope = j.scope;
   row.bits = j.bits;
   row.calibrator = j.calib.Name();
-  Result<ConfigResult> r = EvaluateConfig(*ctx_, cfg);
   if (r.ok()) {
     row.accuracy = r->accuracy;
     row.output_sqnr = r->output_sqnr;
@@ -303,7 +400,34 @@ Result<double> RangePrecisionSweep::Step() {
     row.error = r.status().ToString();
   }
   rows_.push_back(row);
+  current_.reset();
   ++next_;
+}
+
+Result<double> RangePrecisionSweep::Step() {
+  if (done()) return FailedPrecondition("sweep: already done (", jobs_.size(), " configurations)");
+  const Job& j = jobs_[next_];
+  if (chunk_samples_ == 0) {
+    FinishJob(EvaluateConfig(*ctx_, JobConfig(j)));
+    return progress();
+  }
+  // Chunked: the first call plans and computes parameters, each later call simulates a chunk.
+  // A configuration the math refuses becomes a row with its error, as in the one-shot path.
+  if (!current_) {
+    Result<std::unique_ptr<ConfigEvaluation>> e = ConfigEvaluation::Start(ctx_, JobConfig(j), chunk_samples_);
+    if (!e.ok()) {
+      FinishJob(e.status());
+      return progress();
+    }
+    current_ = std::move(*e);
+    return progress();
+  }
+  const Status st = current_->Step();
+  if (!st.ok()) {
+    FinishJob(st);
+  } else if (current_->done()) {
+    FinishJob(current_->result());
+  }
   return progress();
 }
 
@@ -358,6 +482,62 @@ Result<TensorClipReport> AnalyzeTensorClip(const CalibrationStats& stats, const 
   auto o = stats.outliers.find(tensor);
   if (o != stats.outliers.end()) r.outliers = o->second;
   return r;
+}
+
+Result<std::vector<std::pair<std::string, float>>> CalibratorThresholds(const CalibrationStats& stats,
+                                                                        const std::string& tensor,
+                                                                        int bits, bool is_unsigned) {
+  auto h = stats.histograms.find(tensor);
+  if (h == stats.histograms.end())
+    return NotFound("analysis: no calibration statistics for tensor '", tensor, "'");
+  std::vector<std::pair<std::string, float>> out;
+  for (const CalibChoice& c : DefaultSweepCalibrators()) {
+    quant::AmaxOptions o;
+    o.bits = bits;
+    o.is_unsigned = is_unsigned;
+    o.percentile = c.percentile;
+    quant::AmaxMethod m = quant::AmaxMethod::kMax;
+    if (c.method == CalibMethod::kPercentile) m = quant::AmaxMethod::kPercentile;
+    else if (c.method == CalibMethod::kMse) m = quant::AmaxMethod::kMse;
+    else if (c.method == CalibMethod::kEntropy) m = quant::AmaxMethod::kEntropy;
+    Result<float> a = quant::ComputeAmax(h->second.histogram(), m, o);
+    if (!a.ok()) return a.status().WithContext("analysis: tensor '" + tensor + "', calibrator " + c.Name());
+    out.emplace_back(c.Name(), *a);
+  }
+  return out;
+}
+
+Result<CalibrationStats> WeightClipStats(const QuantizedModel& model, int num_bins) {
+  CalibrationStats out;
+  quant::HistogramOptions ho;
+  ho.num_bins = num_bins;
+  for (const QuantSite& s : model.plan.sites) {
+    if (s.role != quant::QuantRole::kWeight || !s.shared_from.empty()) continue;
+    auto w = model.plan.graph.initializers.find(s.tensor);
+    if (w == model.plan.graph.initializers.end()) continue;
+    if (w->second.dtype() != DType::kFloat32)
+      return InvalidArgument("analysis: weight '", s.tensor, "' is not float32");
+    QP_ASSIGN_OR_RETURN(quant::HistogramCalibrator cal, quant::HistogramCalibrator::Create(ho));
+    const Tensor& t = w->second;
+    QP_RETURN_IF_ERROR(cal.Observe(t.f32(), t.numel()));
+    // The largest elements stand in for "samples" (a weight has no calibration data).
+    std::vector<OutlierSample> top;
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      const float a = std::fabs(t.f32()[i]);
+      if (top.size() < 5 || a > top.back().max_abs) {
+        if (top.size() == 5) top.pop_back();
+        OutlierSample o{i, a};
+        top.insert(std::upper_bound(top.begin(), top.end(), o,
+                                    [](const OutlierSample& x, const OutlierSample& y) { return x.max_abs > y.max_abs; }),
+                   o);
+      }
+    }
+    out.histograms.emplace(s.tensor, std::move(cal));
+    out.outliers[s.tensor] = std::move(top);
+  }
+  out.samples = 1;
+  out.batches = 1;
+  return out;
 }
 
 // ---- Mixed precision ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@
 #include "core/quant/quantize.h"
 #include "core/workflows/calibrate.h"
 #include "core/workflows/quant_config.h"
+#include "core/workflows/simulate.h"
 
 namespace qp::workflows {
 
@@ -56,6 +57,27 @@ struct AnalysisContext {
 Result<AnalysisContext> MakeAnalysisContext(const Graph& float_graph, const CalibrationStats& stats,
                                             const data::Dataset& eval, int64_t max_samples);
 
+// MakeAnalysisContext in pieces (the float model over `chunk` evaluation samples per Step), for
+// a UI that must return between pieces; Take() after done() gives the same context.
+class AnalysisContextBuilder {
+ public:
+  static Result<std::unique_ptr<AnalysisContextBuilder>> Start(const Graph& float_graph,
+                                                               const CalibrationStats& stats,
+                                                               const data::Dataset& eval,
+                                                               int64_t max_samples, int64_t chunk);
+  Status Step();  // FailedPrecondition when done
+  bool done() const { return next_ >= ctx_.eval.size(); }
+  double progress() const;
+  Result<AnalysisContext> Take();  // FailedPrecondition before done()
+
+ private:
+  AnalysisContextBuilder() = default;
+  AnalysisContext ctx_;
+  int64_t chunk_ = 0, next_ = 0;
+  std::vector<float> logits_;
+  bool taken_ = false;
+};
+
 struct ConfigResult {
   double accuracy = 0;     // simulated (fake-quant) top-1
   double output_sqnr = 0;  // dB, simulated logits vs float logits
@@ -63,6 +85,29 @@ struct ConfigResult {
 // Plans `config` over the float graph, computes parameters from the context's statistics and
 // evaluates the simulation.
 Result<ConfigResult> EvaluateConfig(const AnalysisContext& ctx, const QuantConfig& config);
+
+// EvaluateConfig in pieces, for callers that must return between pieces (a UI frame budget):
+// Start plans and computes parameters; each Step simulates the next `chunk` evaluation samples;
+// after the last, result() equals EvaluateConfig's (logits are per sample, whatever the batch).
+class ConfigEvaluation {
+ public:
+  // `ctx` must outlive the evaluation. chunk < 1 is InvalidArgument.
+  static Result<std::unique_ptr<ConfigEvaluation>> Start(const AnalysisContext* ctx,
+                                                         const QuantConfig& config, int64_t chunk);
+  Status Step();  // FailedPrecondition when done
+  bool done() const { return next_ >= ctx_->eval.size(); }
+  double progress() const;  // fraction of the evaluation samples simulated
+  const ConfigResult& result() const { return result_; }  // valid once done()
+
+ private:
+  ConfigEvaluation() = default;
+  const AnalysisContext* ctx_ = nullptr;
+  std::unique_ptr<QuantizedRunner> runner_;
+  int64_t chunk_ = 0;
+  int64_t next_ = 0;
+  std::vector<float> logits_;  // simulated first output of the samples so far
+  ConfigResult result_;
+};
 
 // ---- Sensitivity ------------------------------------------------------------------------------------
 struct SensitivityRow {
@@ -113,12 +158,19 @@ class RangePrecisionSweep {
   static Result<std::unique_ptr<RangePrecisionSweep>> Create(const AnalysisContext* ctx,
                                                              const QuantConfig& base,
                                                              const SweepOptions& options);
-  // One configuration; returns the progress after it. FailedPrecondition when done.
+  // One configuration (chunk_samples 0), or one piece of one: planning and parameters, then
+  // chunk_samples evaluation samples per call. Returns the progress after it; FailedPrecondition
+  // when done. The rows do not depend on the chunking.
   Result<double> Step();
   bool done() const { return next_ >= jobs_.size(); }
   double progress() const;
   size_t total() const { return jobs_.size(); }
   const std::vector<SweepRow>& rows() const { return rows_; }
+  // Evaluation samples per Step (0: a whole configuration per Step, the default). Takes effect
+  // from the next configuration. Negative is InvalidArgument.
+  Status set_chunk_samples(int64_t n);
+  // Layers of the per-layer rows (the plan's quantized layers a user would name).
+  const std::vector<std::string>& layers() const { return layers_; }
 
  private:
   struct Job {
@@ -127,7 +179,11 @@ class RangePrecisionSweep {
     CalibChoice calib;
   };
   RangePrecisionSweep() = default;
+  QuantConfig JobConfig(const Job& j) const;
+  void FinishJob(const Result<ConfigResult>& r);
   const AnalysisContext* ctx_ = nullptr;
+  int64_t chunk_samples_ = 0;
+  std::unique_ptr<ConfigEvaluation> current_;  // the configuration being evaluated in chunks
   QuantConfig base_;
   std::vector<std::string> layers_;
   std::vector<Job> jobs_;
@@ -148,6 +204,18 @@ struct TensorClipReport {
 // NotFound for a tensor without statistics; errors of HistogramErrorSplit (bits, amax) pass through.
 Result<TensorClipReport> AnalyzeTensorClip(const CalibrationStats& stats, const std::string& tensor,
                                            float amax, int bits, bool is_unsigned = false);
+
+// The thresholds every sweep calibrator (DefaultSweepCalibrators: max, percentile 99.9 / 99.99 /
+// 99.999, MSE, entropy) picks on a tensor's |x| histogram at `bits`, in that order, named by
+// CalibChoice::Name(). NotFound for a tensor without statistics; a calibrator the math refuses at
+// these bits is an error naming it.
+Result<std::vector<std::pair<std::string, float>>> CalibratorThresholds(const CalibrationStats& stats,
+                                                                        const std::string& tensor,
+                                                                        int bits, bool is_unsigned = false);
+// |x| statistics of every weight site of `model` (one histogram over all elements, whatever the
+// granularity), so AnalyzeTensorClip and CalibratorThresholds work on weights as on activations.
+// Outliers are the weight elements' flat indices. InvalidArgument for a non-float weight.
+Result<CalibrationStats> WeightClipStats(const QuantizedModel& model, int num_bins = 2048);
 
 // ---- Mixed precision --------------------------------------------------------------------------------
 struct MixedPoint {

@@ -179,6 +179,135 @@ TEST(Analysis, PerLayerSweepRowsNameTheLayer) {
   EXPECT_EQ((*s)->rows()[2].scope, "fc3");
 }
 
+TEST(Analysis, ChunkedSweepEqualsOneShot) {
+  // The playground steps a configuration in sample chunks to stay within a frame; the rows must
+  // be those of whole-configuration steps. 7 samples per chunk does not divide the 512 samples.
+  const AWorld& w = World();
+  SweepOptions o;
+  o.bits = {2, 4, 8};
+  o.calibrators = {{CalibMethod::kMax, 99.99}, {CalibMethod::kEntropy, 99.99}, {CalibMethod::kMse, 99.99}};
+  o.per_layer = true;
+  auto run = [&](int64_t chunk, int* steps) {
+    Result<std::unique_ptr<RangePrecisionSweep>> s = RangePrecisionSweep::Create(&w.ctx, *PresetConfig("int8"), o);
+    EXPECT_TRUE(s.ok());
+    EXPECT_TRUE((*s)->set_chunk_samples(chunk).ok());
+    double last = 0;
+    *steps = 0;
+    while (!(*s)->done()) {
+      Result<double> p = (*s)->Step();
+      EXPECT_TRUE(p.ok()) << p.status().ToString();
+      EXPECT_GE(*p, last);
+      EXPECT_LE(*p, 1.0);
+      last = *p;
+      ++*steps;
+    }
+    EXPECT_EQ(last, 1.0);
+    return (*s)->rows();
+  };
+  int one_steps = 0, chunk_steps = 0;
+  const std::vector<SweepRow> one = run(0, &one_steps);
+  const std::vector<SweepRow> chunked = run(7, &chunk_steps);
+  ASSERT_EQ(one.size(), chunked.size());
+  EXPECT_EQ(one_steps, static_cast<int>(one.size()));
+  EXPECT_GT(chunk_steps, one_steps * 10);  // ceil(512 / 7) + 1 steps per evaluable configuration
+  for (size_t i = 0; i < one.size(); ++i) {
+    SCOPED_TRACE(one[i].scope + " " + std::to_string(one[i].bits) + " " + one[i].calibrator);
+    EXPECT_EQ(chunked[i].scope, one[i].scope);
+    EXPECT_EQ(chunked[i].calibrator, one[i].calibrator);
+    EXPECT_EQ(chunked[i].error, one[i].error);
+    if (!one[i].error.empty()) continue;
+    EXPECT_EQ(chunked[i].accuracy, one[i].accuracy);
+    EXPECT_NEAR(chunked[i].output_sqnr, one[i].output_sqnr, 1e-9);
+  }
+  Result<std::unique_ptr<RangePrecisionSweep>> s = RangePrecisionSweep::Create(&w.ctx, *PresetConfig("int8"), o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->set_chunk_samples(-1).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ConfigEvaluation::Start(&w.ctx, *PresetConfig("int8"), 0).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(Analysis, SteppedContextEqualsOneShot) {
+  const AWorld& w = World();
+  Result<std::unique_ptr<AnalysisContextBuilder>> b =
+      AnalysisContextBuilder::Start(w.float_graph, w.int8.stats, w.test, 100, 9);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_FALSE((*b)->Take().ok());  // not complete yet
+  int steps = 0;
+  while (!(*b)->done()) {
+    ASSERT_TRUE((*b)->Step().ok());
+    ++steps;
+  }
+  EXPECT_EQ(steps, 12);  // ceil(100 / 9)
+  Result<AnalysisContext> stepped = (*b)->Take();
+  ASSERT_TRUE(stepped.ok()) << stepped.status().ToString();
+  Result<AnalysisContext> one = MakeAnalysisContext(w.float_graph, w.int8.stats, w.test, 100);
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(stepped->float_logits.shape(), one->float_logits.shape());
+  for (int64_t i = 0; i < one->float_logits.numel(); ++i)
+    ASSERT_EQ(stepped->float_logits.f32()[i], one->float_logits.f32()[i]) << i;
+  EXPECT_EQ(stepped->eval.size(), 100);
+  EXPECT_EQ(AnalysisContextBuilder::Start(w.float_graph, w.int8.stats, w.test, 100, 0).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(Analysis, CalibratorThresholdsMatchTheQuantLibrary) {
+  const AWorld& w = World();
+  const std::string t = "relu1_out";
+  Result<std::vector<std::pair<std::string, float>>> th = CalibratorThresholds(w.int8.stats, t, 4, true);
+  ASSERT_TRUE(th.ok()) << th.status().ToString();
+  ASSERT_EQ(th->size(), 6u);
+  const quant::Histogram& h = w.int8.stats.histograms.at(t).histogram();
+  quant::AmaxOptions o;
+  o.bits = 4;
+  o.is_unsigned = true;
+  EXPECT_EQ((*th)[0].first, "max");
+  EXPECT_EQ((*th)[0].second, h.max_abs);
+  o.percentile = 99.9;
+  EXPECT_EQ((*th)[1].first, "percentile_99.9");
+  EXPECT_EQ((*th)[1].second, *quant::ComputeAmax(h, quant::AmaxMethod::kPercentile, o));
+  EXPECT_EQ((*th)[4].first, "mse");
+  EXPECT_EQ((*th)[4].second, *quant::ComputeAmax(h, quant::AmaxMethod::kMse, o));
+  EXPECT_EQ((*th)[5].first, "entropy");
+  EXPECT_EQ((*th)[5].second, *quant::ComputeAmax(h, quant::AmaxMethod::kEntropy, o));
+  // Tighter percentiles clip more; a percentile is a bin's upper edge, so it may pass the exact
+  // max by less than one bin.
+  EXPECT_LE((*th)[1].second, (*th)[2].second);
+  EXPECT_LE((*th)[2].second, (*th)[3].second);
+  EXPECT_LT((*th)[3].second, (*th)[0].second + h.bin_width());
+  EXPECT_EQ(CalibratorThresholds(w.int8.stats, "nope", 8).status().code(), StatusCode::kNotFound);
+}
+
+TEST(Analysis, WeightClipStatsHoldEveryWeightElement) {
+  const AWorld& w = World();
+  Result<CalibrationStats> ws = WeightClipStats(w.int8);
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  int weights = 0;
+  for (const QuantSite& s : w.int8.plan.sites) {
+    if (s.role != quant::QuantRole::kWeight) continue;
+    ++weights;
+    SCOPED_TRACE(s.tensor);
+    const Tensor& t = w.int8.plan.graph.initializers.at(s.tensor);
+    float amax = 0;
+    int64_t arg = 0;
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (std::fabs(t.f32()[i]) > amax) {
+        amax = std::fabs(t.f32()[i]);
+        arg = i;
+      }
+    const quant::Histogram& h = ws->histograms.at(s.tensor).histogram();
+    EXPECT_EQ(h.total(), t.numel());
+    EXPECT_EQ(h.max_abs, amax);
+    ASSERT_EQ(ws->outliers.at(s.tensor).size(), 5u);
+    EXPECT_EQ(ws->outliers.at(s.tensor)[0].sample, arg);
+    EXPECT_GE(ws->outliers.at(s.tensor)[0].max_abs, ws->outliers.at(s.tensor)[4].max_abs);
+    // Clipping at half the max clips the largest element.
+    Result<TensorClipReport> r = AnalyzeTensorClip(*ws, s.tensor, amax * 0.5f, 8);
+    ASSERT_TRUE(r.ok());
+    EXPECT_GE(r->split.clipped_count, 1);
+  }
+  EXPECT_EQ(weights, 3);
+}
+
 TEST(Analysis, ClipVersusRoundingAndOutliers) {
   const AWorld& w = World();
   const std::string t = "relu1_out";
