@@ -82,22 +82,22 @@ Result<std::unique_ptr<CompareJob>> CompareJob::Create(const Graph& float_graph,
 }
 
 double CompareJob::progress() const {
-  // Units: calibration batches, 2 prepares, 2 runs per evaluation chunk, 4 per SQNR chunk.
+  // Units: calibration batches, 6 preparation stages, 2 runs per evaluation chunk, 4 per SQNR chunk.
   const int64_t c = options_.chunk;
   const int64_t calib_total = calibrator_ ? calibrator_->total_batches() : 0;
   const int64_t calib_done = calibrator_ ? calibrator_->batches_done() : 0;
   const int64_t eval_chunks = (eval_total_ + c - 1) / c, sqnr_chunks = (sqnr_total_ + c - 1) / c;
-  const double total = static_cast<double>(calib_total + 2 + 2 * eval_chunks + 4 * sqnr_chunks);
+  const double total = static_cast<double>(calib_total + 6 + 2 * eval_chunks + 4 * sqnr_chunks);
   double doneu = 0;
   switch (phase_) {
     case Phase::kDone: return 1.0;
     case Phase::kCalibrate: doneu = static_cast<double>(calib_done); break;
-    case Phase::kPrepare: doneu = static_cast<double>(calib_total + sides_prepared_); break;
+    case Phase::kPrepare: doneu = static_cast<double>(calib_total + prepare_stage_); break;
     case Phase::kEvaluate:
-      doneu = static_cast<double>(calib_total + 2 + 2 * (eval_next_ / c) + eval_side_);
+      doneu = static_cast<double>(calib_total + 6 + 2 * (eval_next_ / c) + eval_side_);
       break;
     case Phase::kSqnr:
-      doneu = static_cast<double>(calib_total + 2 + 2 * eval_chunks + 4 * (sqnr_next_ / c) + sqnr_stage_);
+      doneu = static_cast<double>(calib_total + 6 + 2 * eval_chunks + 4 * (sqnr_next_ / c) + sqnr_stage_);
       break;
   }
   return std::min(1.0, doneu / total);
@@ -107,15 +107,26 @@ double CompareJob::Accuracy(int side) const {
   return eval_next_ > 0 ? static_cast<double>(side_[side].correct) / static_cast<double>(eval_next_) : 0.0;
 }
 
-Status CompareJob::Prepare(int i) {
-  Side& s = side_[i];
-  QP_ASSIGN_OR_RETURN(QuantPlan plan, PrepareAndPlan(float_graph_, s.config));
-  QP_ASSIGN_OR_RETURN(QuantizedModel model, ComputeQuantizedModel(plan, stats_));
-  // The site list and the weights' SQNR (independent of the data) from the one-shot analysis.
-  QP_ASSIGN_OR_RETURN(data::Dataset one, data::SliceDataset(*eval_, 0, 1));
-  QP_ASSIGN_OR_RETURN(Tensor x, AdaptInput(float_graph_, one.images));
-  QP_ASSIGN_OR_RETURN(s.sites, PerLayerSqnr(model, x));
-  QP_ASSIGN_OR_RETURN(s.runner, QuantizedRunner::Create(model));
+Status CompareJob::Prepare(int stage) {
+  Side& s = side_[stage / 3];
+  switch (stage % 3) {
+    case 0: {
+      QP_ASSIGN_OR_RETURN(QuantPlan plan, PrepareAndPlan(float_graph_, s.config));
+      QP_ASSIGN_OR_RETURN(s.model, ComputeQuantizedModel(plan, stats_));
+      break;
+    }
+    case 1: {
+      // The site list and the weights' SQNR (independent of the data) from the one-shot analysis.
+      QP_ASSIGN_OR_RETURN(data::Dataset one, data::SliceDataset(*eval_, 0, 1));
+      QP_ASSIGN_OR_RETURN(Tensor x, AdaptInput(float_graph_, one.images));
+      QP_ASSIGN_OR_RETURN(s.sites, PerLayerSqnr(*s.model, x));
+      break;
+    }
+    default:
+      QP_ASSIGN_OR_RETURN(s.runner, QuantizedRunner::Create(*s.model));
+      s.model.reset();  // the runner keeps its own copy
+      break;
+  }
   return Status::Ok();
 }
 
@@ -218,9 +229,9 @@ Result<double> CompareJob::Step() {
       break;
     }
     case Phase::kPrepare: {
-      Status st = Prepare(sides_prepared_);
-      if (!st.ok()) return st.WithContext(sides_prepared_ == 0 ? "compare: configuration A" : "compare: configuration B");
-      if (++sides_prepared_ == 2) phase_ = eval_total_ > 0 ? Phase::kEvaluate : Phase::kSqnr;
+      Status st = Prepare(prepare_stage_);
+      if (!st.ok()) return st.WithContext(prepare_stage_ < 3 ? "compare: configuration A" : "compare: configuration B");
+      if (++prepare_stage_ == 6) phase_ = eval_total_ > 0 ? Phase::kEvaluate : Phase::kSqnr;
       break;
     }
     case Phase::kEvaluate:

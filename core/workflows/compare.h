@@ -15,6 +15,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,8 +59,9 @@ class CompareJob {
                                                     const data::Dataset* eval,
                                                     const CompareOptions& options = {});
 
-  // One piece of work (a calibration batch, building one configuration's model, or one model run
-  // over `chunk` samples); the progress after it. FailedPrecondition once done.
+  // One piece of work (a calibration batch; one of three preparation stages per configuration:
+  // parameters, site list with weight SQNR, runner; or one model run over `chunk` samples); the
+  // progress after it. FailedPrecondition once done.
   Result<double> Step();
   bool done() const { return phase_ == Phase::kDone; }
   double progress() const;
@@ -78,6 +80,7 @@ class CompareJob {
  private:
   struct Side {
     QuantConfig config;
+    std::optional<QuantizedModel> model;  // between the preparation stages
     std::unique_ptr<QuantizedRunner> runner;
     std::vector<LayerSqnr> sites;  // PerLayerSqnr on one sample: the site list and weight SQNR
     std::map<std::string, std::pair<double, double>> act;  // site -> (sum ref^2, sum (ref-sim)^2)
@@ -85,7 +88,7 @@ class CompareJob {
   };
   CompareJob() = default;
   double Accuracy(int side) const;
-  Status Prepare(int side);
+  Status Prepare(int stage);  // stage 0..5: side stage / 3, part stage % 3
   Status EvaluateChunk();
   Status SqnrChunk();
   void FinishRows();
@@ -97,7 +100,7 @@ class CompareJob {
   std::unique_ptr<Calibrator> calibrator_;
   bool reused_stats_ = false;
   Phase phase_ = Phase::kCalibrate;
-  int sides_prepared_ = 0;
+  int prepare_stage_ = 0;
   int64_t eval_total_ = 0, eval_next_ = 0;
   int eval_side_ = 0;  // evaluation alternates A, B on the same chunk
   int64_t sqnr_total_ = 0, sqnr_next_ = 0;

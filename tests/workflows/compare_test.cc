@@ -65,8 +65,8 @@ TEST(CompareJob, MatchesOneShotAnalysisWithReusedStats) {
   auto job = RunToEnd(CompareJob::Create(w.float_graph, a, b, &w.int8.stats, nullptr, &w.test, o), &steps);
   ASSERT_NE(job, nullptr);
   EXPECT_TRUE(job->reused_stats()) << "the int8 pass covers every site of both plans";
-  // 2 prepares + 2 runs per evaluation chunk (22 chunks) + 4 per SQNR chunk (5 chunks).
-  EXPECT_EQ(steps, 2 + 2 * 22 + 4 * 5);
+  // 6 preparation stages + 2 runs per evaluation chunk (22 chunks) + 4 per SQNR chunk (5 chunks).
+  EXPECT_EQ(steps, 6 + 2 * 22 + 4 * 5);
   EXPECT_EQ(job->evaluated(), 150);
 
   // Oracle 1: accuracy of each configuration by EvaluateConfig on the same 150 samples and stats.
@@ -123,7 +123,7 @@ TEST(CompareJob, CalibratesWhenNoStatsAreGivenLikeAnEarlierPass) {
   auto fresh = RunToEnd(CompareJob::Create(w.float_graph, a, b, nullptr, &w.train, &w.test, o), &steps);
   ASSERT_NE(fresh, nullptr);
   EXPECT_FALSE(fresh->reused_stats());
-  EXPECT_EQ(steps, 1024 / 256 + 2 + 2 * 5 + 4 * 1);
+  EXPECT_EQ(steps, 1024 / 256 + 6 + 2 * 5 + 4 * 1);
   auto reused = RunToEnd(CompareJob::Create(w.float_graph, a, b, &w.int8.stats, nullptr, &w.test, o), &steps);
   ASSERT_NE(reused, nullptr);
   // The same data in the same batches: the same statistics, the same figures.
