@@ -51,12 +51,13 @@ commands:
       the QDQ model (default; the quantize options, without the report) or the float model
   qat MODEL --data SPEC [--test SPEC] [--preset P | --config F.json]
       [--method ste|lsq|lsq+|pact] [--lsq-init 1] [--epochs E | --steps N] [--qat-batch B]
-      [--lr LR] [--range-lr LR] [--freeze-bn-step N] [--freeze-observers-step N] [--seed S]
+      [--lr LR] [--range-lr LR] [--zero-point-lr LR] [--freeze-bn-step N] [--freeze-observers-step N] [--seed S]
       [--limit N] [--out F.onnx] [--params-out F.json]
       quantization-aware training from the PTQ start (calibrated on 8 batches of SPEC): prints the
       simulated accuracy before and after, and progress (loss, accuracy, clipped fraction); --out
       writes the QDQ model (8-bit configs) or else the float model with the QAT-trained weights.
-      lsq+ = LSQ plus a learned (integer at export) zero point on affine activations; --lsq-init 1
+      lsq+ = LSQ plus a learned (integer at export) zero point on affine activations (its rate
+      --zero-point-lr, default the range lr); --lsq-init 1
       starts weight scales at LSQ's 2 mean|w| / sqrt(Qp) instead of the calibrated ones
   sweep MODEL --data SPEC [--test SPEC] [--bits 2,3,4,5,6,7,8] [--per-layer 1] [--global 0]
         [--limit N] [--out TABLE.csv|TABLE.json]
@@ -473,6 +474,11 @@ int CmdQat(const Args& a) {
   if (a.has("freeze-observers-step") && !ParseInt(a.get("freeze-observers-step"), -1, int64_t{1} << 40, &fobs))
     return Usage("--freeze-observers-step must be >= -1");
   if (a.has("lsq-init")) o.lsq_weight_init = a.get("lsq-init") != "0";
+  if (a.has("zero-point-lr")) {
+    double zlr = 0;
+    if (!ParseFloatArg(a.get("zero-point-lr"), 0, 1e9, &zlr)) return Usage("--zero-point-lr must be >= 0");
+    o.zero_point_lr = static_cast<float>(zlr);
+  }
   qp::Session s;
   if (Status st = LoadModelArg(s, a.positional[0], 1); !st.ok()) return Fail(st);
   qp::data::Dataset test;

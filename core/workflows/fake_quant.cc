@@ -289,16 +289,17 @@ std::map<std::string, quant::TensorQParams> FakeQuantHook::CurrentParams() const
   return out;
 }
 
-Status FakeQuantHook::StepRanges(double lr) {
+Status FakeQuantHook::StepRanges(double lr, double zero_point_lr) {
+  const double zlr = zero_point_lr >= 0 ? zero_point_lr : lr;
   for (size_t i = 0; i < quantizers_.size(); ++i) {
     quant::TensorQuantizer* q = quantizers_[i].get();
     if (!q || !q->learning()) continue;
     // Zero point first, with the scale its gradient was taken at: beta = -z s moves by
-    // -lr dL/dbeta = lr dL/dz / s, i.e. z by -lr dL/dz / s^2.
+    // -zlr dL/dbeta = zlr dL/dz / s, i.e. z by -zlr dL/dz / s^2.
     const bool zp = zp_learned_[i] && q->params() && q->params()->scales.size() == 1;
     if (zp) {
       const double sc = q->params()->scales[0];
-      const double z = zp_value_[i] - lr * zp_grad_[i] / (sc * sc);
+      const double z = zp_value_[i] - zlr * zp_grad_[i] / (sc * sc);
       if (!std::isfinite(z))
         return FailedPrecondition("learned zero point of '", q->config().name, "' is not finite");
       zp_value_[i] = z;

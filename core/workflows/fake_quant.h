@@ -39,7 +39,7 @@ struct FakeQuantOptions {
   // and the export needs no further rounding. Backward: the STE through that rounding, dL/dz =
   // g * sum dL/dy * dy/dz with dy/dz = -s on clamped values and 0 inside the range (the LSQ+
   // offset gradient, see quant::LsqBackward), g = 1 / sqrt(N * Qp) as for the scale. The update
-  // learns the real offset beta = -z * s with the range learning rate: z -= lr * dL/dz / s^2.
+  // learns the real offset beta = -z * s by SGD: z -= lr * dL/dz / s^2 (StepRanges).
   bool learn_zero_point = false;
 };
 
@@ -79,8 +79,9 @@ class FakeQuantHook : public train::TensorHook {
   Status SetParams(const std::map<std::string, quant::TensorQParams>& params);
   // Current params of every site that has them (for a QuantizedModel after QAT).
   std::map<std::string, quant::TensorQParams> CurrentParams() const;
-  // StepRange(lr) on every learning quantizer; ZeroGrad on all.
-  Status StepRanges(double lr);
+  // StepRange(lr) on every learning quantizer; learned zero points (if any) with
+  // zero_point_lr (< 0: lr); ZeroGrad on all.
+  Status StepRanges(double lr, double zero_point_lr = -1);
   void ZeroGrads();
   // Learned zero points (options.learn_zero_point), by owning site index: true where site i's
   // zero point is learned; its real value (the forward uses round(value)) and accumulated

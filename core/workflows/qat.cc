@@ -33,6 +33,8 @@ Status ValidateQatOptions(const QatOptions& o) {
     return InvalidArgument("qat: lr ", o.lr, "; must be finite and > 0");
   if (!(o.range_lr >= 0.f) || !std::isfinite(o.range_lr))
     return InvalidArgument("qat: range_lr ", o.range_lr, "; must be finite and >= 0");
+  if (!std::isfinite(o.zero_point_lr))
+    return InvalidArgument("qat: zero_point_lr ", o.zero_point_lr, "; must be finite (< 0: range_lr)");
   if (o.total_steps < 0) return InvalidArgument("qat: total_steps ", o.total_steps, "; must be >= 0");
   if (o.freeze_bn_step < -1)
     return InvalidArgument("qat: freeze_bn_step ", o.freeze_bn_step, "; must be >= -1 (-1: never)");
@@ -293,7 +295,9 @@ Result<QatStepRecord> QatTrainer::Step() {
     return s;
   }(), step) : 1.0f;
   const float range_lr = options_.range_lr * factor;
-  Status rs = hook_->StepRanges(range_lr);
+  const float zero_point_lr =
+      (options_.zero_point_lr >= 0.f ? options_.zero_point_lr : options_.range_lr) * factor;
+  Status rs = hook_->StepRanges(range_lr, zero_point_lr);
   if (!rs.ok()) return restore(rs);
   for (quant::TensorQuantizer* q : qs) {
     if (q->learning() && q->config().learning == quant::RangeLearning::kPact &&
@@ -308,6 +312,7 @@ Result<QatStepRecord> QatTrainer::Step() {
   rec.accuracy = r->accuracy;
   rec.lr = r->lr;
   rec.range_lr = range_lr;
+  rec.zero_point_lr = zero_point_lr;
   rec.bn_frozen = bn_frozen;
   rec.observers_frozen = obs_frozen;
   int64_t values = 0, clipped = 0;

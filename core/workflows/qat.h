@@ -63,6 +63,10 @@ struct QatOptions {
   train::TrainerOptions::Opt optimizer = train::TrainerOptions::Opt::kAdam;
   float lr = 1e-4f;         // weights (and biases)
   float range_lr = 1e-2f;   // LSQ scales / PACT alphas (SGD; LSQ gradients are pre-scaled)
+  // kLsqPlus: learned zero points (SGD on the offset -z * s, same cosine factor); < 0: range_lr.
+  // The offset's gradient only comes from clamped values, so it is much smaller than the scale's
+  // and usually wants a larger rate.
+  float zero_point_lr = -1.f;
   // BatchNormalization nodes that PrepareForQuantization could not fold use running statistics
   // from this step on (-1: never; 0: from the start).
   int64_t freeze_bn_step = -1;
@@ -80,6 +84,7 @@ struct QatStepRecord {
   double accuracy = 0;
   float lr = 0;
   float range_lr = 0;
+  float zero_point_lr = 0;
   double clip_fraction = 0;        // over every quantized tensor of the step
   std::vector<float> site_range;   // per QatTrainer::site_names(): mean scale, or PACT alpha
   // Per site: the zero point (mean over channels); for a learned one (kLsqPlus) its real value,
