@@ -51,6 +51,11 @@ void qs8_gemm_2x4c8_pack(size_t n, size_t k, const int8_t* w, size_t w_stride,
 void qs8_widen_int8(size_t count, const int8_t* src, int16_t* dst) {
   size_t i = 0;
   for (; i + 8 <= count; i += 8) wasm_v128_store(dst + i, wasm_i16x8_load8x8(src + i));
+  if (i < count && count >= 8) {
+    // The tail as one overlapping block of the last 8 (rewrites a few values with themselves).
+    wasm_v128_store(dst + count - 8, wasm_i16x8_load8x8(src + count - 8));
+    return;
+  }
   for (; i < count; ++i) dst[i] = src[i];
 }
 
