@@ -25,6 +25,7 @@
 #include "kernels/qs8-pool/qs8-pool.h"
 #include "kernels/qs8-quant/qs8-quant.h"
 #include "kernels/qs8-vadd/qs8-vadd.h"
+#include "kernels/qs8-vcvt/qs8-vcvt.h"
 #include "kernels/qs8-vmul/qs8-vmul.h"
 #if defined(QP_BENCH_HAVE_SIMD_CEILING)
 #include "scripts/bench/kernels/simd-ceiling.h"
@@ -253,6 +254,16 @@ void BenchElementwise() {
     if (!v.create(mp, &mops[vi]).ok()) return nullptr;
     return [&, vi] { (void)v.run(mops[vi], n, a.data(), b.data(), false, y.data()); };
   });
+  // Requantizing copy as a channel concat uses it: 64-channel bands of 96-channel pixels.
+  const size_t pix = n / 96;
+  auto cp = qp::kernels::MakeQS8CvtParams(0.05f, 3, 0.07f, qp::quant::OutputQuant{});
+  std::vector<QS8CvtOp> cops(QS8CvtVariants().size());
+  BenchCase("requant copy " + std::to_string(pix) + "x64 of 96", QS8CvtVariants(), double(pix * 64),
+            [&](size_t vi) -> std::function<void()> {
+              const QS8CvtVariant& v = QS8CvtVariants()[vi];
+              if (!cp.ok() || !v.create(*cp, &cops[vi]).ok()) return nullptr;
+              return [&, vi] { (void)v.run(cops[vi], pix, 64, a.data(), 96, y.data(), 96); };
+            });
 }
 
 // ---- pooling: ops = input taps read (one compare or add each) ---------------------------------
