@@ -44,6 +44,7 @@ Result<std::unique_ptr<CompareJob>> CompareJob::Create(const Graph& float_graph,
                                                        const CompareOptions& options) {
   if (!eval || eval->size() == 0) return FailedPrecondition("compare: no evaluation data");
   if (options.chunk < 1) return InvalidArgument("compare: chunk ", options.chunk, " must be >= 1");
+  if (options.sqnr_chunk < 0) return InvalidArgument("compare: sqnr_chunk ", options.sqnr_chunk, " must be >= 0");
   if (options.sqnr_samples < 1)
     return InvalidArgument("compare: sqnr_samples ", options.sqnr_samples, " must be >= 1");
   std::unique_ptr<CompareJob> job(new CompareJob());
@@ -83,10 +84,10 @@ Result<std::unique_ptr<CompareJob>> CompareJob::Create(const Graph& float_graph,
 
 double CompareJob::progress() const {
   // Units: calibration batches, 6 preparation stages, 2 runs per evaluation chunk, 4 per SQNR chunk.
-  const int64_t c = options_.chunk;
+  const int64_t c = options_.chunk, sc = SqnrChunk();
   const int64_t calib_total = calibrator_ ? calibrator_->total_batches() : 0;
   const int64_t calib_done = calibrator_ ? calibrator_->batches_done() : 0;
-  const int64_t eval_chunks = (eval_total_ + c - 1) / c, sqnr_chunks = (sqnr_total_ + c - 1) / c;
+  const int64_t eval_chunks = (eval_total_ + c - 1) / c, sqnr_chunks = (sqnr_total_ + sc - 1) / sc;
   const double total = static_cast<double>(calib_total + 6 + 2 * eval_chunks + 4 * sqnr_chunks);
   double doneu = 0;
   switch (phase_) {
@@ -97,7 +98,7 @@ double CompareJob::progress() const {
       doneu = static_cast<double>(calib_total + 6 + 2 * (eval_next_ / c) + eval_side_);
       break;
     case Phase::kSqnr:
-      doneu = static_cast<double>(calib_total + 6 + 2 * eval_chunks + 4 * (sqnr_next_ / c) + sqnr_stage_);
+      doneu = static_cast<double>(calib_total + 6 + 2 * eval_chunks + 4 * (sqnr_next_ / sc) + sqnr_stage_);
       break;
   }
   return std::min(1.0, doneu / total);
@@ -146,8 +147,8 @@ Status CompareJob::EvaluateChunk() {
   return Status::Ok();
 }
 
-Status CompareJob::SqnrChunk() {
-  const int64_t count = std::min(options_.chunk, sqnr_total_ - sqnr_next_);
+Status CompareJob::SqnrRun() {
+  const int64_t count = std::min(SqnrChunk(), sqnr_total_ - sqnr_next_);
   QP_ASSIGN_OR_RETURN(data::Dataset part, data::SliceDataset(*eval_, sqnr_next_, count));
   QP_ASSIGN_OR_RETURN(Tensor x, AdaptInput(float_graph_, part.images));
   Side& s = side_[sqnr_stage_ / 2];
@@ -239,7 +240,7 @@ Result<double> CompareJob::Step() {
       if (eval_next_ >= eval_total_) phase_ = Phase::kSqnr;
       break;
     case Phase::kSqnr:
-      QP_RETURN_IF_ERROR(SqnrChunk().WithContext("compare: per-layer SQNR"));
+      QP_RETURN_IF_ERROR(SqnrRun().WithContext("compare: per-layer SQNR"));
       if (sqnr_next_ >= sqnr_total_) {
         FinishRows();
         float_values_.clear();

@@ -33,6 +33,8 @@ struct CompareOptions {
   int64_t eval_samples = 1000;  // first samples of the evaluation data for accuracy (<= 0: all)
   int64_t sqnr_samples = 64;    // first samples for the activation SQNR
   int64_t chunk = 4;            // samples per model run (one run per Step)
+  // Samples per SQNR run (0: chunk); those runs keep every intermediate value, so they cost more.
+  int64_t sqnr_chunk = 0;
   CalibrationOptions calibration;  // used only when the given statistics do not cover the plans
 };
 
@@ -90,7 +92,8 @@ class CompareJob {
   double Accuracy(int side) const;
   Status Prepare(int stage);  // stage 0..5: side stage / 3, part stage % 3
   Status EvaluateChunk();
-  Status SqnrChunk();
+  Status SqnrRun();
+  int64_t SqnrChunk() const { return options_.sqnr_chunk > 0 ? options_.sqnr_chunk : options_.chunk; }
   void FinishRows();
 
   Graph float_graph_;

@@ -61,12 +61,13 @@ TEST(CompareJob, MatchesOneShotAnalysisWithReusedStats) {
   o.eval_samples = 150;
   o.sqnr_samples = 30;
   o.chunk = 7;  // does not divide either count: the last chunk is short
+  o.sqnr_chunk = 4;
   int steps = 0;
   auto job = RunToEnd(CompareJob::Create(w.float_graph, a, b, &w.int8.stats, nullptr, &w.test, o), &steps);
   ASSERT_NE(job, nullptr);
   EXPECT_TRUE(job->reused_stats()) << "the int8 pass covers every site of both plans";
-  // 6 preparation stages + 2 runs per evaluation chunk (22 chunks) + 4 per SQNR chunk (5 chunks).
-  EXPECT_EQ(steps, 6 + 2 * 22 + 4 * 5);
+  // 6 preparation stages + 2 runs per evaluation chunk (22 chunks) + 4 per SQNR chunk (8 chunks).
+  EXPECT_EQ(steps, 6 + 2 * 22 + 4 * 8);
   EXPECT_EQ(job->evaluated(), 150);
 
   // Oracle 1: accuracy of each configuration by EvaluateConfig on the same 150 samples and stats.
