@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/base/json.h"
+#include "core/workflows/fake_quant.h"
 #include "core/workflows/plan.h"
 #include "core/workflows/simulate.h"
 
@@ -156,10 +157,19 @@ Result<AnalysisContext> MakeAnalysisContext(const Graph& float_graph, const Cali
 }
 
 namespace {
-Result<std::unique_ptr<QuantizedRunner>> PrepareConfig(const AnalysisContext& ctx, const QuantConfig& config) {
+// What one configuration's simulation needs: the plan's graph and the calibrated fake-quant hook
+// (QuantizedRunner would also lower an int8 graph, which the analyses never run).
+struct PreparedConfig {
+  Graph graph;
+  std::shared_ptr<FakeQuantHook> hook;
+};
+Result<PreparedConfig> PrepareConfig(const AnalysisContext& ctx, const QuantConfig& config) {
   QP_ASSIGN_OR_RETURN(QuantPlan plan, PrepareAndPlan(ctx.float_graph, config));
   QP_ASSIGN_OR_RETURN(QuantizedModel model, ComputeQuantizedModel(plan, ctx.stats));
-  return QuantizedRunner::Create(model);
+  PreparedConfig p;
+  QP_ASSIGN_OR_RETURN(p.hook, FakeQuantHook::FromQuantizedModel(model));
+  p.graph = std::move(model.plan.graph);
+  return p;
 }
 
 Result<ConfigResult> ScoreLogits(const AnalysisContext& ctx, const Tensor& logits) {
@@ -214,9 +224,9 @@ Result<AnalysisContext> AnalysisContextBuilder::Take() {
 }
 
 Result<ConfigResult> EvaluateConfig(const AnalysisContext& ctx, const QuantConfig& config) {
-  QP_ASSIGN_OR_RETURN(std::unique_ptr<QuantizedRunner> runner, PrepareConfig(ctx, config));
-  QP_ASSIGN_OR_RETURN(Tensor logits, RunBatched(runner->model().plan.graph, ctx.eval, [&](const Tensor& x) {
-                        return runner->Run(ExecMode::kSimulated, x);
+  QP_ASSIGN_OR_RETURN(PreparedConfig p, PrepareConfig(ctx, config));
+  QP_ASSIGN_OR_RETURN(Tensor logits, RunBatched(p.graph, ctx.eval, [&](const Tensor& x) {
+                        return RunWithHook(p.graph, {x}, p.hook.get());
                       }));
   return ScoreLogits(ctx, logits);
 }
@@ -228,7 +238,9 @@ Result<std::unique_ptr<ConfigEvaluation>> ConfigEvaluation::Start(const Analysis
   std::unique_ptr<ConfigEvaluation> e(new ConfigEvaluation());
   e->ctx_ = ctx;
   e->chunk_ = chunk;
-  QP_ASSIGN_OR_RETURN(e->runner_, PrepareConfig(*ctx, config));
+  QP_ASSIGN_OR_RETURN(PreparedConfig p, PrepareConfig(*ctx, config));
+  e->graph_ = std::move(p.graph);
+  e->hook_ = std::move(p.hook);
   e->logits_.reserve(static_cast<size_t>(ctx->float_logits.numel()));
   return e;
 }
@@ -242,8 +254,8 @@ Status ConfigEvaluation::Step() {
   if (done()) return FailedPrecondition("analysis: evaluation already done");
   const int64_t count = std::min(chunk_, ctx_->eval.size() - next_);
   QP_ASSIGN_OR_RETURN(data::Dataset part, data::SliceDataset(ctx_->eval, next_, count));
-  QP_ASSIGN_OR_RETURN(Tensor logits, RunBatched(runner_->model().plan.graph, part, [&](const Tensor& x) {
-                        return runner_->Run(ExecMode::kSimulated, x);
+  QP_ASSIGN_OR_RETURN(Tensor logits, RunBatched(graph_, part, [&](const Tensor& x) {
+                        return RunWithHook(graph_, {x}, hook_.get());
                       }));
   logits_.insert(logits_.end(), logits.f32(), logits.f32() + logits.numel());
   next_ += count;

@@ -102,7 +102,8 @@ class ConfigEvaluation {
  private:
   ConfigEvaluation() = default;
   const AnalysisContext* ctx_ = nullptr;
-  std::unique_ptr<QuantizedRunner> runner_;
+  Graph graph_;                            // the configuration's prepared graph
+  std::shared_ptr<train::TensorHook> hook_;  // its calibrated fake-quant
   int64_t chunk_ = 0;
   int64_t next_ = 0;
   std::vector<float> logits_;  // simulated first output of the samples so far

@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "core/session/session_io.h"
@@ -39,6 +42,44 @@ std::string Count(int64_t n) {
 }
 
 constexpr const char* kModelsDir = "/models";  // models/*.onnx, embedded by web/CMakeLists.txt
+constexpr int64_t kHealthSamples = 8;  // calibration samples for the per-layer SQNR
+
+// Identifies a quantized model's parameters cheaply (Session replaces it on every Quantize, QAT
+// finish or model change): address, statistics and every activation amax. Same rule as the
+// Histograms panel's.
+uint64_t QuantFingerprint(const Session& s) {
+  const workflows::QuantizedModel* m = s.quantized_model();
+  if (!m) return 0;
+  uint64_t h = 1469598103934665603ull ^ s.model_generation();
+  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  mix(reinterpret_cast<uintptr_t>(m));
+  mix(static_cast<uint64_t>(m->stats.samples));
+  mix(m->params.size());
+  for (const auto& [name, a] : m->amax) {
+    uint32_t bits;
+    std::memcpy(&bits, &a, sizeof(bits));
+    mix(bits);
+  }
+  return h == 0 ? 1 : h;
+}
+
+// Health colours by the layer's worst SQNR (dB): the thresholds are rules of thumb (8-bit
+// quantization of a well-behaved tensor gives ~35-45 dB; below 20 dB accuracy usually suffers).
+constexpr double kGoodDb = 30.0, kFairDb = 20.0;
+ImU32 HealthColor(double db) {
+  if (std::isnan(db)) return 0;
+  if (db >= kGoodDb) return IM_COL32(40, 120, 60, 110);
+  if (db >= kFairDb) return IM_COL32(150, 120, 30, 120);
+  return IM_COL32(160, 50, 45, 130);
+}
+
+std::string Db(double v) {
+  if (std::isnan(v)) return "";
+  if (std::isinf(v)) return "exact";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f dB", v);
+  return buf;
+}
 
 }  // namespace
 
@@ -73,6 +114,65 @@ Status ModelPanel::LoadTrained(const std::string& name) {
   trained_selected_ = name;
   load_ms_ = NowMs() - start;
   return Status::Ok();
+}
+
+Status ModelPanel::ComputeHealth() {
+  health_.clear();
+  health_samples_ = 0;
+  const workflows::QuantizedModel* qm = session_.quantized_model();
+  if (!qm || !info_) return Status::Ok();
+  const data::Dataset* ds = session_.dataset(DataRole::kCalibration);
+  if (!ds || ds->size() == 0) ds = session_.dataset(DataRole::kTest);
+  if (!ds || ds->size() == 0) return FailedPrecondition("layer health: no calibration or test data");
+  const int64_t n = std::min<int64_t>(kHealthSamples, ds->size());
+  QP_ASSIGN_OR_RETURN(data::Dataset part, data::SliceDataset(*ds, 0, n));
+  QP_ASSIGN_OR_RETURN(Tensor x, workflows::AdaptInput(qm->plan.graph, part.images));
+  QP_ASSIGN_OR_RETURN(std::vector<workflows::LayerSqnr> rows, workflows::PerLayerSqnr(*qm, x));
+  std::vector<Health> out(info_->layers.size());
+  auto has = [](const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  for (size_t i = 0; i < info_->layers.size(); ++i) {
+    const LayerInfo& l = info_->layers[i];
+    for (const workflows::LayerSqnr& r : rows) {
+      if (r.role == quant::QuantRole::kWeight) {
+        if (has(l.inputs, r.tensor)) out[i].weight_db = r.fake_quant_db;
+      } else if (has(l.outputs, r.tensor)) {
+        out[i].act_db = r.fake_quant_db;
+        const workflows::QuantSite* site = qm->plan.FindSite(r.tensor);
+        auto amax = qm->amax.find(r.tensor);
+        if (site && amax != qm->amax.end()) {
+          Result<workflows::TensorClipReport> c = workflows::AnalyzeTensorClip(
+              qm->stats, r.tensor, amax->second, site->spec.bits, !site->spec.is_signed);
+          if (c.ok() && c->split.count > 0)
+            out[i].clip_fraction = static_cast<double>(c->split.clipped_count) / static_cast<double>(c->split.count);
+        }
+      }
+    }
+  }
+  health_ = std::move(out);
+  health_samples_ = n;
+  return Status::Ok();
+}
+
+void ModelPanel::Tick(FrameContext& ctx, double) {
+  // Once per quantized model (a few calibration samples through float, fake-quant and int8).
+  const uint64_t fp = QuantFingerprint(session_);
+  if (fp == health_fingerprint_) return;
+  if (session_.has_model() && described_generation_ != session_.model_generation()) {
+    const Status st = Describe();
+    if (!st.ok()) return;
+  }
+  health_fingerprint_ = fp;
+  health_error_.clear();
+  const double start = NowMs();
+  const Status st = ComputeHealth();
+  health_ms_ = NowMs() - start;
+  if (!st.ok()) {
+    health_.clear();
+    health_error_ = st.ToString();
+    if (ctx.report_error) ctx.report_error(st, "layer health");
+  }
 }
 
 bool ModelPanel::AcceptsFile(const std::string& name) const {
@@ -135,15 +235,44 @@ void ModelPanel::Draw(FrameContext& ctx) {
       "loaded in %.0f ms",
       session_.model_name().c_str(), m.layers.size(), Count(m.total_params).c_str(),
       Count(m.total_macs).c_str(), static_cast<long long>(m.opset), load_ms_);
+  const bool health = health_.size() == m.layers.size() && !health_.empty();
+  if (health) {
+    // Legend: what the row colours mean.
+    ImGui::TextUnformatted("Quantization health (worst SQNR of the layer's weights / output):");
+    const float sw = ImGui::GetTextLineHeight();
+    auto swatch = [&](double db, const char* text) {
+      ImGui::SameLine();
+      const ImVec2 p = ImGui::GetCursorScreenPos();
+      ImGui::GetWindowDrawList()->AddRectFilled(p, ImVec2(p.x + sw * 1.6f, p.y + sw), HealthColor(db), 2.0f * dpr);
+      ImGui::Dummy(ImVec2(sw * 1.6f, sw));
+      ImGui::SameLine();
+      ImGui::TextUnformatted(text);
+    };
+    swatch(kGoodDb, ">= 30 dB good");
+    swatch(kFairDb, "20-30 dB fair");
+    swatch(0.0, "< 20 dB poor");
+    ImGui::SameLine();
+    ImGui::TextDisabled("  fake-quant vs float on %lld calibration samples; clip %%: calibration values beyond amax",
+                        static_cast<long long>(health_samples_));
+  } else if (session_.quantized_model() && !health_error_.empty()) {
+    ImGui::TextColored(ImVec4(1, 0.55f, 0.45f, 1), "layer health: %s", health_error_.c_str());
+  } else if (!session_.quantized_model()) {
+    ImGui::TextDisabled("Quantize the model (Quantize tab) to colour the layers by SQNR and clipping.");
+  }
   const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
                                 ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable;
-  if (ImGui::BeginTable("layers", 5, flags, ImVec2(0, ImGui::GetContentRegionAvail().y))) {
+  if (ImGui::BeginTable("layers", health ? 8 : 5, flags, ImVec2(0, ImGui::GetContentRegionAvail().y))) {
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn("Layer", ImGuiTableColumnFlags_WidthStretch, 2.2f);
     ImGui::TableSetupColumn("Op", ImGuiTableColumnFlags_WidthStretch, 1.0f);
     ImGui::TableSetupColumn("Output shape", ImGuiTableColumnFlags_WidthStretch, 1.4f);
     ImGui::TableSetupColumn("Params", ImGuiTableColumnFlags_WidthStretch, 0.8f);
     ImGui::TableSetupColumn("MACs", ImGuiTableColumnFlags_WidthStretch, 0.8f);
+    if (health) {
+      ImGui::TableSetupColumn("W SQNR", ImGuiTableColumnFlags_WidthStretch, 0.8f);
+      ImGui::TableSetupColumn("Out SQNR", ImGuiTableColumnFlags_WidthStretch, 0.8f);
+      ImGui::TableSetupColumn("Clip %", ImGuiTableColumnFlags_WidthStretch, 0.7f);
+    }
     ImGui::TableHeadersRow();
     ImGuiListClipper clipper;
     clipper.Begin(static_cast<int>(m.layers.size()));
@@ -161,6 +290,19 @@ void ModelPanel::Draw(FrameContext& ctx) {
         ImGui::TextUnformatted(l.params ? Count(l.params).c_str() : "");
         ImGui::TableSetColumnIndex(4);
         ImGui::TextUnformatted(l.macs ? Count(l.macs).c_str() : "");
+        if (health) {
+          const Health& hl = health_[static_cast<size_t>(i)];
+          const double worst = std::isnan(hl.weight_db) ? hl.act_db
+                               : std::isnan(hl.act_db)  ? hl.weight_db
+                                                        : std::min(hl.weight_db, hl.act_db);
+          if (!std::isnan(worst)) ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg1, HealthColor(worst));
+          ImGui::TableSetColumnIndex(5);
+          ImGui::TextUnformatted(Db(hl.weight_db).c_str());
+          ImGui::TableSetColumnIndex(6);
+          ImGui::TextUnformatted(Db(hl.act_db).c_str());
+          ImGui::TableSetColumnIndex(7);
+          if (!std::isnan(hl.clip_fraction)) ImGui::Text("%.3f%%", 100.0 * hl.clip_fraction);
+        }
       }
     }
     ImGui::EndTable();
@@ -187,6 +329,26 @@ void ModelPanel::WriteState(JsonWriter& j) const {
   } else {
     j.Key("layers").Null();
   }
+  // Per-layer quantization health (ModelInfo order); empty until the model is quantized.
+  j.Key("health").BeginArray();
+  if (info_ && health_.size() == info_->layers.size()) {
+    for (size_t i = 0; i < health_.size(); ++i) {
+      const Health& h = health_[i];
+      if (std::isnan(h.weight_db) && std::isnan(h.act_db)) continue;
+      j.BeginObject().Field("layer", info_->layers[i].name).Field("op", info_->layers[i].op);
+      j.Key("weightSqnr");
+      if (std::isnan(h.weight_db)) j.Null(); else j.Value(h.weight_db);
+      j.Key("outputSqnr");
+      if (std::isnan(h.act_db)) j.Null(); else j.Value(h.act_db);
+      j.Key("clipFraction");
+      if (std::isnan(h.clip_fraction)) j.Null(); else j.Value(h.clip_fraction);
+      j.EndObject();
+    }
+  }
+  j.EndArray();
+  j.Field("healthSamples", static_cast<long long>(health_samples_));
+  j.Field("healthMs", health_ms_);
+  j.Field("healthError", health_error_);
   j.EndObject();
 }
 
