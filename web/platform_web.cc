@@ -52,6 +52,30 @@ EM_JS(void, qp_js_clipboard_read, (char* out, int cap), {
 
 EM_JS(void, qp_js_install_file_input, (), {
   var kMaxBytes = 512 * 1024 * 1024;
+  var kMaxImageSide = 2048;  // larger images are scaled down by the browser while decoding
+  // PNG / JPEG: decoded by the browser (createImageBitmap + a 2-D canvas) into RGBA and handed over
+  // as "QPRGBA\0\0", uint32 width, uint32 height (little endian), then width * height * 4 bytes
+  // (web/panels/data_panel.cc reads it). An image the browser cannot decode goes over as its raw
+  // bytes, which the Data panel refuses with an error naming the file.
+  function decodeImage(name, bytes) {
+    return createImageBitmap(new Blob([bytes])).then(function(bmp) {
+      var scale = Math.min(1, kMaxImageSide / Math.max(bmp.width, bmp.height));
+      var w = Math.max(1, Math.round(bmp.width * scale)), h = Math.max(1, Math.round(bmp.height * scale));
+      var c = document.createElement('canvas');
+      c.width = w;
+      c.height = h;
+      var g = c.getContext('2d');
+      g.drawImage(bmp, 0, 0, w, h);
+      var rgba = g.getImageData(0, 0, w, h).data;
+      var out = new Uint8Array(16 + rgba.length);
+      out.set([81, 80, 82, 71, 66, 65, 0, 0]);  // "QPRGBA\0\0"
+      var dv = new DataView(out.buffer);
+      dv.setUint32(8, w, true);
+      dv.setUint32(12, h, true);
+      out.set(rgba, 16);
+      return out;
+    }).catch(function() { return bytes; });
+  }
   function deliver(files) {
     for (var i = 0; i < files.length; i++) {
       (function(f) {
@@ -62,6 +86,10 @@ EM_JS(void, qp_js_install_file_input, (), {
           // sees them.
           var page = window['qplay'] && window['qplay']['page'];
           if (page && page['noteFile']) page['noteFile'](f.name, bytes);
+          var lower = f.name.toLowerCase();
+          if (lower.endsWith('.png') || lower.endsWith('.jpg') || lower.endsWith('.jpeg')) {
+            return decodeImage(f.name, bytes).then(function(b) { Module['fileDropped'](f.name, b); });
+          }
           Module['fileDropped'](f.name, bytes);
         }).catch(function(e) { Module['fileTooLarge'](f.name, f.size); });
       })(files[i]);
