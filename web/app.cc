@@ -254,7 +254,8 @@ void App::OnFile(const std::string& name, const std::string& bytes) {
   }
   ReportError(InvalidArgument("file '", name, "' (", bytes.size(),
                               " bytes): no panel opens this type; the playground opens .npy tensors "
-                              "and .onnx models"),
+                              "and .onnx models"
+                              ", IDX / .npy images + labels and .png / .jpg images"),
               "open file");
 }
 
