@@ -1,7 +1,7 @@
 // The published quantization results (models/README.md) asserted with margins, on the trained demo
 // models (models/*.onnx) and Fashion-MNIST, calibrated as `qplay quantize` does (the first 8
 // batches of 64 training images). Skipped when the data or the models are missing. Fast ones run in
-// the normal suite; the QAT ones (minutes) are named *Long* and run only with QP_LONG=1.
+// the normal suite; the QAT ones (tens of CPU-minutes) are named *Long* and run only with QP_LONG=1.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,7 +39,7 @@ const FashionMnist& Data() {
   return *d;
 }
 
-// Loads models/NAME.onnx, sets `preset` (or `config_json`), calibrates on 8 x 64 training images,
+// Loads models/NAME.onnx, sets `preset` (a name or a JSON config), calibrates on 8 x 64 training images,
 // tests on the first `test_samples` test images. False (and the reason) when something is missing.
 bool Calibrated(const std::string& name, const std::string& preset, int64_t test_samples, Session* s,
                 std::string* why) {
@@ -55,7 +55,8 @@ bool Calibrated(const std::string& name, const std::string& preset, int64_t test
   }
   EXPECT_TRUE(s->SetData(DataRole::kCalibration, d.train).ok());
   EXPECT_TRUE(s->SetData(DataRole::kTest, *data::SliceDataset(d.test, 0, test_samples)).ok());
-  EXPECT_TRUE(s->SetQuantPreset(preset).ok());
+  // A preset name, or a JSON config (as `qplay --config`).
+  EXPECT_TRUE((preset[0] == '{' ? s->SetQuantConfig(preset) : s->SetQuantPreset(preset)).ok());
   CalibrationOptions co;
   co.batch_size = 64;
   co.max_batches = 8;
@@ -123,6 +124,56 @@ TEST(WorkflowResultsCnn, W3A3ClippedCalibrationBeatsMax) {
   EXPECT_GE(mse, max + 0.05);
   EXPECT_GE(pct, max + 0.05);
 }
+
+// LSQ QAT at W4A4 as `qplay qat --config W4A4_MSE --method lsq --epochs 2` runs it (weights and
+// activations MSE-calibrated, Adam lr 1e-4 with cosine over two epochs of 64, range lr 1e-2,
+// seed 1), simulated accuracy on the full 10,000 test images. Measured: cnn 91.39% -> 91.90%
+// (fp32 93.39%: 1.49 points, the published 1.5-point target met by one image), mlp 84.27% ->
+// 85.75% (fp32 89.62%). Asserted with margin: QAT gains at least 0.25 points on its PTQ start
+// and, on the CNN, ends within 1.75 points of fp32 (the previous LSQ result's gap).
+constexpr const char* kW4A4Mse =
+    R"({"preset": "w4a4", "weights": {"calibrator": "mse"}, "activations": {"calibrator": "mse"}})";
+
+void QatTwoEpochs(const char* name, double max_gap) {
+  Session s;
+  std::string why;
+  if (!Calibrated(name, kW4A4Mse, 10000, &s, &why)) {
+    if (!::testing::Test::HasFailure()) GTEST_SKIP() << why;
+    return;
+  }
+  const QuantizedModel start = *s.quantized_model();
+  auto f = s.EvaluateQuantized(ExecMode::kFloat);
+  auto ptq = s.EvaluateQuantized(ExecMode::kSimulated);
+  ASSERT_TRUE(f.ok() && ptq.ok());
+  QatOptions o;
+  o.method = QatMethod::kLsq;
+  o.batch_size = 64;
+  o.seed = 1;
+  o.lr = 1e-4f;
+  o.range_lr = 1e-2f;
+  const int64_t per_epoch = (Data().train.size() + 63) / 64;
+  o.total_steps = 2 * per_epoch;
+  Result<std::unique_ptr<QatTrainer>> t = QatTrainer::Create(start, &Data().train, o);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  for (int64_t i = 0; i < o.total_steps; ++i) {
+    Result<QatStepRecord> r = (*t)->Step();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  Result<QuantizedModel> done = (*t)->Finish();
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  Result<std::unique_ptr<QuantizedRunner>> runner = QuantizedRunner::Create(*done);
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  Result<AccuracyResult> qat = EvaluateAccuracy(**runner, ExecMode::kSimulated, Data().test);
+  ASSERT_TRUE(qat.ok()) << qat.status().ToString();
+  std::printf("[ %s w4a4 lsq 2 epochs ] fp32 %.4f  ptq %.4f  qat %.4f (%lld test images)\n", name,
+              f->accuracy, ptq->accuracy, qat->accuracy, static_cast<long long>(qat->samples));
+  EXPECT_EQ(qat->samples, 10000);
+  EXPECT_GE(qat->accuracy, ptq->accuracy + 0.0025);
+  if (max_gap > 0) EXPECT_LE(f->accuracy - qat->accuracy, max_gap);
+}
+
+TEST(WorkflowResultsLong, CnnW4A4LsqTwoEpochs) { QatTwoEpochs("cnn", 0.0175); }
+TEST(WorkflowResultsLong, MlpW4A4LsqTwoEpochs) { QatTwoEpochs("mlp", -1); }
 
 }  // namespace
 }  // namespace qp::workflows
