@@ -113,7 +113,14 @@ namespace {
 class Lowering {
  public:
   Lowering(Int8Executor::Plan* p, const Int8Options& o) : plan_(*p), opt_(o) {}
-  Status Run();
+  // The lowering in bounded units for Int8PlanBuilder: Prepare (validation, rewrite, shapes,
+  // order), then one unit per node in topological order for the TensorRT weight folding and one
+  // per node for the lowering, then Finish (output slots). Units() counts them all.
+  Status Prepare();
+  size_t Units() const { return 2 * order_.size() + 1; }
+  // Unit u in [0, Units()): u < n folds order_[u], u < 2n lowers order_[u - n], the last binds the
+  // outputs. Returns whether the unit did real work (a skipped node costs nothing).
+  Result<bool> RunUnit(size_t u);
 
  private:
   struct QInfo {  // per-tensor quantization read from a Q/DQ node's constant inputs
@@ -193,6 +200,10 @@ class Lowering {
   std::map<std::string, std::vector<size_t>> consumers_;
   std::set<std::string> graph_outputs_;
   std::vector<bool> done_;
+  std::vector<size_t> order_;
+  Status FoldConstantQ(size_t n);
+  Status LowerNode(size_t n);
+  Status BindOutputs();
 };
 
 template <typename V>
@@ -1264,41 +1275,19 @@ Status RewriteContribQOperator(Graph* g, const Node& n, std::vector<Node>* out) 
   return Status::Ok();
 }
 
-Status Lowering::Run() {
+Status Lowering::Prepare() {
   // The rewrite first: it turns the contrib QOperators (no default-domain schema) into QDQ nodes.
   QP_RETURN_IF_ERROR(ValidateGraph(g(), opt_.limits));
   QP_RETURN_IF_ERROR(RewriteQOperators(&plan_.graph));
   for (const Node& node : g().nodes) QP_RETURN_IF_ERROR(CheckNodeSupported(node, g().opset));
   QP_RETURN_IF_ERROR(ValidateGraph(g(), opt_.limits));
   QP_RETURN_IF_ERROR(InferShapes(&plan_.graph, opt_.limits.max_tensor_elements));
-  QP_ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(g()));
+  QP_ASSIGN_OR_RETURN(order_, TopologicalOrder(g()));
   done_.assign(g().nodes.size(), false);
   for (size_t i = 0; i < g().nodes.size(); ++i)
     for (const std::string& s : g().nodes[i].inputs)
       if (!s.empty()) consumers_[s].push_back(i);
   for (const ValueInfo& o : g().outputs) graph_outputs_.insert(o.name);
-  // TensorRT-style QDQ: float weights -> QuantizeLinear -> DequantizeLinear. The weight Q is folded
-  // now (ONNX QuantizeLinear semantics via the reference op), so the DQ reads an int8 constant.
-  for (size_t n : order) {
-    const Node& node = g().nodes[n];
-    if (node.op_type != "QuantizeLinear" || !IsDefaultDomain(node.domain)) continue;
-    bool constant = true;
-    std::vector<const Tensor*> ins;
-    for (size_t i = 0; i < node.inputs.size(); ++i) {
-      ins.push_back(node.has_input(i) ? Const(node.inputs[i]) : nullptr);
-      if (node.has_input(i) && ins.back() == nullptr) constant = false;
-    }
-    if (!constant) continue;
-    if (ins.size() > 1 && ins[1] != nullptr && ins[1]->dtype() == DType::kFloat32) {
-      for (int64_t i = 0; i < ins[1]->numel(); ++i) {
-        QP_RETURN_IF_ERROR(CheckScale(ins[1]->f32()[i], node.Describe() + " channel " + std::to_string(i)));
-      }
-    }
-    std::vector<Tensor> outs;
-    QP_RETURN_IF_ERROR(RunNode(node, g().opset, ins, &outs));
-    plan_.graph.initializers[node.outputs[0]] = std::move(outs[0]);
-    done_[n] = true;
-  }
   for (const ValueInfo& in : g().inputs) {
     Slot s;
     s.shape = in.shape;
@@ -1306,33 +1295,67 @@ Status Lowering::Run() {
     refs_[in.name] = {id, true};
     plan_.input_slots.push_back(id);
   }
-  for (size_t n : order) {
-    if (done_[n]) continue;
-    const Node& node = g().nodes[n];
-    done_[n] = true;
-    if (!IsDefaultDomain(node.domain)) {
-      QP_RETURN_IF_ERROR(Fallback(n, "custom domain"));
-      continue;
-    }
-    const std::string& op = node.op_type;
-    if (op == "QuantizeLinear") {
-      QP_RETURN_IF_ERROR(LowerQuantize(n));
-      continue;
-    }
-    if (op == "DequantizeLinear") {
-      QP_RETURN_IF_ERROR(LowerDequantize(n));
-      continue;
-    }
-    Result<bool> lowered = false;
-    if (op == "Conv") lowered = LowerConv(n);
-    else if (op == "Gemm" || op == "MatMul") lowered = LowerGemm(n);
-    else if (op == "Add") lowered = LowerAdd(n);
-    else if (op == "Concat") lowered = LowerConcat(n);
-    else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") lowered = LowerPool(n);
-    else if (op == "Flatten" || op == "Identity") lowered = LowerReshapeLike(n);
-    if (!lowered.ok()) return lowered.status();
-    if (!*lowered) QP_RETURN_IF_ERROR(Fallback(n, "no int8 pattern"));
+  return Status::Ok();
+}
+
+Result<bool> Lowering::RunUnit(size_t u) {
+  const size_t n = order_.size();
+  if (u < n) {
+    // TensorRT-style QDQ: float weights -> QuantizeLinear -> DequantizeLinear. Every weight Q is
+    // folded (all units u < n run before any lowering) so the DQ reads an int8 constant.
+    const Node& node = g().nodes[order_[u]];
+    if (node.op_type != "QuantizeLinear" || !IsDefaultDomain(node.domain)) return false;
+    QP_RETURN_IF_ERROR(FoldConstantQ(order_[u]));
+    return true;
   }
+  if (u < 2 * n) {
+    if (done_[order_[u - n]]) return false;
+    QP_RETURN_IF_ERROR(LowerNode(order_[u - n]));
+    return true;
+  }
+  QP_RETURN_IF_ERROR(BindOutputs());
+  return true;
+}
+
+Status Lowering::FoldConstantQ(size_t n) {
+  const Node& node = g().nodes[n];
+  std::vector<const Tensor*> ins;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    ins.push_back(node.has_input(i) ? Const(node.inputs[i]) : nullptr);
+    if (node.has_input(i) && ins.back() == nullptr) return Status::Ok();  // an activation Q
+  }
+  if (ins.size() > 1 && ins[1] != nullptr && ins[1]->dtype() == DType::kFloat32) {
+    for (int64_t i = 0; i < ins[1]->numel(); ++i) {
+      QP_RETURN_IF_ERROR(CheckScale(ins[1]->f32()[i], node.Describe() + " channel " + std::to_string(i)));
+    }
+  }
+  std::vector<Tensor> outs;
+  QP_RETURN_IF_ERROR(RunNode(node, g().opset, ins, &outs));
+  plan_.graph.initializers[node.outputs[0]] = std::move(outs[0]);
+  done_[n] = true;
+  return Status::Ok();
+}
+
+Status Lowering::LowerNode(size_t n) {
+  const Node& node = g().nodes[n];
+  done_[n] = true;
+  if (!IsDefaultDomain(node.domain)) return Fallback(n, "custom domain");
+  const std::string& op = node.op_type;
+  if (op == "QuantizeLinear") return LowerQuantize(n);
+  if (op == "DequantizeLinear") return LowerDequantize(n);
+  Result<bool> lowered = false;
+  if (op == "Conv") lowered = LowerConv(n);
+  else if (op == "Gemm" || op == "MatMul") lowered = LowerGemm(n);
+  else if (op == "Add") lowered = LowerAdd(n);
+  else if (op == "Concat") lowered = LowerConcat(n);
+  else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") lowered = LowerPool(n);
+  else if (op == "Flatten" || op == "Identity") lowered = LowerReshapeLike(n);
+  if (!lowered.ok()) return lowered.status();
+  if (!*lowered) QP_RETURN_IF_ERROR(Fallback(n, "no int8 pattern"));
+  return Status::Ok();
+}
+
+Status Lowering::BindOutputs() {
   for (const ValueInfo& o : g().outputs) {
     auto it = refs_.find(o.name);
     if (it == refs_.end()) {
@@ -1364,18 +1387,77 @@ Result<Backend> ParseBackend(const std::string& name) {
   return InvalidArgument("backend '", name, "' is not available in this build (choices: ", names, ")");
 }
 
-Result<Int8Executor> Int8Executor::Create(Graph graph, const Int8Options& options) {
+// The builder's state: the options and plan live here so the Lowering's references stay valid
+// while the builder is moved around.
+struct Int8PlanBuilder::State {
+  Int8Options options;
+  std::shared_ptr<Int8Executor::Plan> plan;
+  std::unique_ptr<Lowering> lowering;
+  size_t next = 0;  // next unit of the lowering; Units() + 1 once Finish may be called
+  bool failed = false;
+  std::string context;
+};
+
+Int8PlanBuilder::Int8PlanBuilder() = default;
+Int8PlanBuilder::~Int8PlanBuilder() = default;
+Int8PlanBuilder::Int8PlanBuilder(Int8PlanBuilder&&) noexcept = default;
+Int8PlanBuilder& Int8PlanBuilder::operator=(Int8PlanBuilder&&) noexcept = default;
+
+Result<Int8PlanBuilder> Int8PlanBuilder::Start(Graph graph, const Int8Options& options) {
   if (!kernels::IsaCompiled(options.backend)) {
     return InvalidArgument("backend '", IsaName(options.backend), "' is not compiled into this build");
   }
-  auto plan = std::make_shared<Plan>();
-  plan->graph = std::move(graph);
-  plan->backend = options.backend;
-  Lowering lowering(plan.get(), options);
-  QP_RETURN_IF_ERROR(lowering.Run().WithContext("int8 prepare of '" + plan->graph.name + "'"));
+  Int8PlanBuilder b;
+  b.state_ = std::make_unique<State>();
+  State& st = *b.state_;
+  st.options = options;
+  st.plan = std::make_shared<Int8Executor::Plan>();
+  st.plan->graph = std::move(graph);
+  st.plan->backend = options.backend;
+  st.context = "int8 prepare of '" + st.plan->graph.name + "'";
+  st.lowering = std::make_unique<Lowering>(st.plan.get(), st.options);
+  QP_RETURN_IF_ERROR(st.lowering->Prepare().WithContext(st.context));
+  return b;
+}
+
+Result<double> Int8PlanBuilder::Step() {
+  if (!state_) return FailedPrecondition("int8 plan builder: not started (or moved from)");
+  State& st = *state_;
+  if (st.failed) return FailedPrecondition(st.context, ": a previous step failed");
+  if (done()) return FailedPrecondition(st.context, ": the plan is complete; call Finish");
+  // Units that do no work (a node already fused into an earlier region, a non-Q node in the
+  // folding pass) are skipped here so every Step does one real node's worth.
+  for (;;) {
+    Result<bool> worked = st.lowering->RunUnit(st.next);
+    if (!worked.ok()) {
+      st.failed = true;
+      return worked.status().WithContext(st.context);
+    }
+    ++st.next;
+    if (*worked || done()) break;
+  }
+  return progress();
+}
+
+bool Int8PlanBuilder::done() const { return state_ && state_->next >= state_->lowering->Units(); }
+
+double Int8PlanBuilder::progress() const {
+  if (!state_) return 0;
+  return static_cast<double>(state_->next) / static_cast<double>(state_->lowering->Units());
+}
+
+Result<Int8Executor> Int8PlanBuilder::Finish() {
+  if (!state_) return FailedPrecondition("int8 plan builder: not started (or moved from)");
+  while (!done()) QP_RETURN_IF_ERROR(Step().status());
   Int8Executor e;
-  e.plan_ = std::move(plan);
+  e.plan_ = std::move(state_->plan);
+  state_.reset();
   return e;
+}
+
+Result<Int8Executor> Int8Executor::Create(Graph graph, const Int8Options& options) {
+  QP_ASSIGN_OR_RETURN(Int8PlanBuilder builder, Int8PlanBuilder::Start(std::move(graph), options));
+  return builder.Finish();
 }
 
 Result<std::vector<Tensor>> Int8Executor::Run(const std::vector<Tensor>& inputs) const {

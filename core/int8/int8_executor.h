@@ -54,6 +54,7 @@ struct Int8Options {
 // followed by a single QuantizeLinear.
 class Int8Executor {
  public:
+  // One call: Int8PlanBuilder::Start then Finish.
   static Result<Int8Executor> Create(Graph graph, const Int8Options& options = {});
 
   // Inputs/outputs in graph order, as the fp32 Executor; dim 0 of every input is the batch.
@@ -74,7 +75,34 @@ class Int8Executor {
   struct Plan;
 
  private:
+  friend class Int8PlanBuilder;
   std::shared_ptr<const Plan> plan_;
+};
+
+// Builds the same plan as Int8Executor::Create in bounded steps, so a UI can spread the lowering
+// and weight packing over frames: Start validates, rewrites and infers shapes; each Step folds or
+// lowers one node (one fused region: a Conv with its bias, activation and output Q is one step);
+// Finish completes whatever is left and returns the executor. Create is Start + Finish, so the
+// stepped and one-shot plans are the same code. An error in any call is the Status Create gives,
+// and the builder stays failed.
+class Int8PlanBuilder {
+ public:
+  static Result<Int8PlanBuilder> Start(Graph graph, const Int8Options& options = {});
+  Int8PlanBuilder(Int8PlanBuilder&&) noexcept;
+  Int8PlanBuilder& operator=(Int8PlanBuilder&&) noexcept;
+  ~Int8PlanBuilder();
+
+  // One node's work; the progress fraction after it (1.0 = ready for Finish).
+  Result<double> Step();
+  bool done() const;
+  double progress() const;
+  // The executor (running the remaining steps first); the builder is empty afterwards.
+  Result<Int8Executor> Finish();
+
+ private:
+  Int8PlanBuilder();
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace qp::int8
