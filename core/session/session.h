@@ -140,6 +140,16 @@ class Session {
   Result<EvalSummary> EvaluateQuantized(workflows::ExecMode mode, DataRole role = DataRole::kTest,
                                         int64_t max_samples = -1, int64_t batch = 256,
                                         const RunOptions& run = {}) const;
+  // The quantized runner of a backend (float, simulated and int8 execution of the quantized model)
+  // built in steps, so a UI can spread the int8 plan's lowering and weight packing over frames:
+  // StartQuantizedPrep, then QuantizedPrepStep (one node of the plan per call) until it returns 1.0.
+  // Without it the first quantized run or evaluation builds the runner in one call. A runner that
+  // already exists needs no steps (quantized_prep_running() is false at once); changing the
+  // quantized model drops the preparation.
+  Status StartQuantizedPrep(const RunOptions& run = {});
+  Result<double> QuantizedPrepStep();
+  bool quantized_prep_running() const;
+  double quantized_prep_progress() const;
   // Runs the quantized model on one input batch.
   Result<std::vector<Tensor>> RunQuantized(workflows::ExecMode mode, const Tensor& input,
                                            const RunOptions& run = {}) const;

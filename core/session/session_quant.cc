@@ -17,6 +17,13 @@ struct Session::QuantState {
   std::unique_ptr<workflows::QatTrainer> qat;
   // Runners per int8 backend, built lazily from `model`.
   mutable std::map<int8::Backend, std::unique_ptr<workflows::QuantizedRunner>> runners;
+  // A runner being built in steps (StartQuantizedPrep); it joins `runners` when its plan is done.
+  struct Prep {
+    int8::Backend backend = int8::Backend::kScalar;
+    std::unique_ptr<workflows::QuantizedRunner> runner;  // null until the first step
+    std::optional<int8::Int8PlanBuilder> plan;
+  };
+  std::optional<Prep> prep;
 };
 
 Session::QuantState& Session::Quant() {
@@ -46,6 +53,7 @@ Status Session::SetQuantConfig(const workflows::QuantConfig& config) {
   q.model.reset();
   q.qat.reset();
   q.runners.clear();
+  q.prep.reset();
   return Status::Ok();
 }
 
@@ -86,6 +94,7 @@ Status Session::Quantize() {
   QP_ASSIGN_OR_RETURN(workflows::QuantizedModel m, quant_->calibrator->Finish());
   quant_->model = std::move(m);
   quant_->runners.clear();
+  quant_->prep.reset();
   quant_->calibrator.reset();
   quant_->qat.reset();
   return Status::Ok();
@@ -109,6 +118,7 @@ Status Session::SetQuantizedModel(workflows::QuantizedModel model) {
   q.model = std::move(model);
   q.qat.reset();
   q.runners.clear();
+  q.prep.reset();
   return Status::Ok();
 }
 
@@ -176,6 +186,60 @@ Result<const workflows::QuantizedRunner*> Session::Runner(const RunOptions& run)
     it = quant_->runners.emplace(backend, std::move(r)).first;
   }
   return it->second.get();
+}
+
+Status Session::StartQuantizedPrep(const RunOptions& run) {
+  if (!quantized_model()) return FailedPrecondition("quantized run: quantize the model first");
+  const std::vector<int8::Backend> available = int8::AvailableBackends();
+  const int8::Backend backend = run.backend ? *run.backend : available.back();
+  if (std::find(available.begin(), available.end(), backend) == available.end())
+    return Unimplemented("int8 backend '", kernels::IsaName(backend), "' is not available in this build");
+  quant_->prep.reset();
+  if (quant_->runners.count(backend)) return Status::Ok();  // already built: nothing to step
+  QuantState::Prep p;
+  p.backend = backend;
+  quant_->prep = std::move(p);
+  return Status::Ok();
+}
+
+bool Session::quantized_prep_running() const { return quant_ && quant_->prep; }
+
+double Session::quantized_prep_progress() const {
+  if (!quantized_prep_running()) return 1.0;
+  const QuantState::Prep& p = *quant_->prep;
+  // The runner's own preparation (fake-quant hook, QDQ graph, plan validation) counts as the
+  // first step of the plan's.
+  if (!p.runner) return 0.0;
+  return p.plan ? p.plan->progress() : 1.0;
+}
+
+Result<double> Session::QuantizedPrepStep() {
+  if (!quantized_prep_running()) return FailedPrecondition("quantized run preparation: not started");
+  QuantState::Prep& p = *quant_->prep;
+  // A failed step ends the preparation; the Status says why (the same one Runner() would give).
+  auto fail = [&](const Status& st) -> Result<double> {
+    quant_->prep.reset();
+    return st;
+  };
+  if (!p.runner) {
+    Result<std::unique_ptr<workflows::QuantizedRunner>> r =
+        workflows::QuantizedRunner::Prepare(*quant_->model, p.backend, &p.plan);
+    if (!r.ok()) return fail(r.status());
+    p.runner = std::move(r).value();
+  } else if (p.plan && !p.plan->done()) {
+    const Result<double> step = p.plan->Step();
+    if (!step.ok()) return fail(step.status());
+  }
+  if (p.plan && !p.plan->done()) return p.plan->progress();
+  if (p.plan) {
+    Result<int8::Int8Executor> e = p.plan->Finish();
+    if (!e.ok()) return fail(e.status());
+    p.runner->SetInt8Plan(std::move(e).value());
+  }
+  // A runner built meanwhile by a direct run (Runner()) stays: callers may hold pointers into it.
+  quant_->runners.emplace(p.backend, std::move(p.runner));
+  quant_->prep.reset();
+  return 1.0;
 }
 
 Result<std::vector<Tensor>> Session::RunQuantized(workflows::ExecMode mode, const Tensor& input,

@@ -78,6 +78,18 @@ Result<std::vector<Tensor>> RunWithHook(const Graph& graph, const std::vector<Te
 
 Result<std::unique_ptr<QuantizedRunner>> QuantizedRunner::Create(const QuantizedModel& model,
                                                                  int8::Backend backend) {
+  std::optional<int8::Int8PlanBuilder> builder;
+  QP_ASSIGN_OR_RETURN(std::unique_ptr<QuantizedRunner> r, Prepare(model, backend, &builder));
+  if (builder) {
+    QP_ASSIGN_OR_RETURN(int8::Int8Executor e, builder->Finish());
+    r->SetInt8Plan(std::move(e));
+  }
+  return r;
+}
+
+Result<std::unique_ptr<QuantizedRunner>> QuantizedRunner::Prepare(const QuantizedModel& model, int8::Backend backend,
+                                                                  std::optional<int8::Int8PlanBuilder>* int8_plan) {
+  int8_plan->reset();
   auto r = std::unique_ptr<QuantizedRunner>(new QuantizedRunner());
   r->model_ = model;
   QP_ASSIGN_OR_RETURN(std::shared_ptr<FakeQuantHook> hook, FakeQuantHook::FromQuantizedModel(model));
@@ -104,8 +116,8 @@ Result<std::unique_ptr<QuantizedRunner>> QuantizedRunner::Create(const Quantized
       }
       int8::Int8Options o;
       o.backend = backend;
-      QP_ASSIGN_OR_RETURN(int8::Int8Executor e, int8::Int8Executor::Create(std::move(g), o));
-      r->int8_ = std::make_unique<int8::Int8Executor>(std::move(e));
+      QP_ASSIGN_OR_RETURN(int8::Int8PlanBuilder b, int8::Int8PlanBuilder::Start(std::move(g), o));
+      int8_plan->emplace(std::move(b));
     }
   }
   return r;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,12 @@ class QuantizedRunner {
  public:
   static Result<std::unique_ptr<QuantizedRunner>> Create(const QuantizedModel& model,
                                                          int8::Backend backend = int8::Backend::kScalar);
+  // Create in two parts, so a UI can build the int8 plan over several frames: Prepare makes the
+  // runner without its int8 plan and, when the model has one (every site at 8 bits), sets *int8_plan
+  // to the plan's builder (else leaves it empty); Step the builder, then SetInt8Plan(Finish()).
+  static Result<std::unique_ptr<QuantizedRunner>> Prepare(const QuantizedModel& model, int8::Backend backend,
+                                                          std::optional<int8::Int8PlanBuilder>* int8_plan);
+  void SetInt8Plan(int8::Int8Executor plan) { int8_ = std::make_unique<int8::Int8Executor>(std::move(plan)); }
   // Needs every site at 8 bits (the int8 plan); otherwise kInt8 is FailedPrecondition naming a site.
   Result<std::vector<Tensor>> Run(ExecMode mode, const Tensor& input) const;
   // The int8 graph (ORT layout) with every activation site's DequantizeLinear output as an extra
