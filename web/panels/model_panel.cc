@@ -136,7 +136,9 @@ Status ModelPanel::ComputeHealth() {
     const LayerInfo& l = info_->layers[i];
     for (const workflows::LayerSqnr& r : rows) {
       if (r.role == quant::QuantRole::kWeight) {
-        if (has(l.inputs, r.tensor)) out[i].weight_db = r.fake_quant_db;
+        // By the weight's name, or by the consumer's (preparation renames weights it folds
+        // BatchNormalization into).
+        if (has(l.inputs, r.tensor) || r.layer == l.name) out[i].weight_db = r.fake_quant_db;
       } else if (has(l.outputs, r.tensor)) {
         out[i].act_db = r.fake_quant_db;
         const workflows::QuantSite* site = qm->plan.FindSite(r.tensor);
@@ -251,8 +253,8 @@ void ModelPanel::Draw(FrameContext& ctx) {
     swatch(kGoodDb, ">= 30 dB good");
     swatch(kFairDb, "20-30 dB fair");
     swatch(0.0, "< 20 dB poor");
-    ImGui::SameLine();
-    ImGui::TextDisabled("  fake-quant vs float on %lld calibration samples; clip %%: calibration values beyond amax",
+    ImGui::TextDisabled("SQNR: fake-quant vs float on %lld calibration samples.  Clip %%: calibration values beyond the "
+                        "output's amax.",
                         static_cast<long long>(health_samples_));
   } else if (session_.quantized_model() && !health_error_.empty()) {
     ImGui::TextColored(ImVec4(1, 0.55f, 0.45f, 1), "layer health: %s", health_error_.c_str());

@@ -300,18 +300,25 @@ void RangePanel::DrawCurves(FrameContext& ctx, const std::string& scope, float h
   const ImVec2 p0(a.x + pad + axis_w, a.y + pad + 1.6f * font_h);
   const ImVec2 p1(b.x - pad, b.y - pad - font_h - 4.0f * dpr);
   auto value = [&](const workflows::SweepRow& r) { return show_sqnr_ ? r.output_sqnr : r.accuracy; };
-  double lo = show_sqnr_ ? INFINITY : 0.0, hi = show_sqnr_ ? -INFINITY : 1.0;
-  if (show_sqnr_) {
-    for (const workflows::SweepRow& r : rows_)
-      if (r.scope == scope && r.error.empty() && std::isfinite(value(r))) {
-        lo = std::min(lo, value(r));
-        hi = std::max(hi, value(r));
-      }
-    if (!(hi > lo)) {
-      lo = 0;
-      hi = 1;
+  // Y range: the values with a margin, on round numbers (accuracy: 5-point steps up to 100%).
+  double lo = INFINITY, hi = -INFINITY;
+  for (const workflows::SweepRow& r : rows_)
+    if (r.scope == scope && r.error.empty() && std::isfinite(value(r))) {
+      lo = std::min(lo, value(r));
+      hi = std::max(hi, value(r));
     }
+  if (!(hi >= lo)) {
+    lo = 0;
+    hi = show_sqnr_ ? 40 : 1;
   }
+  if (show_sqnr_) {
+    lo = std::floor((lo - 2) / 5) * 5;
+    hi = std::ceil((hi + 2) / 5) * 5;
+  } else {
+    lo = std::max(0.0, std::floor((lo - 0.02) * 20) / 20);
+    hi = std::min(1.0, std::ceil((hi + 0.02) * 20) / 20);
+  }
+  if (!(hi > lo)) hi = lo + 1;
   const int bmin = run_bits_.empty() ? 2 : run_bits_.front(), bmax = run_bits_.empty() ? 8 : run_bits_.back();
   auto X = [&](int bits) {
     return bmax > bmin ? p0.x + (p1.x - p0.x) * (bits - bmin) / static_cast<float>(bmax - bmin) : (p0.x + p1.x) * 0.5f;
@@ -326,7 +333,7 @@ void RangePanel::DrawCurves(FrameContext& ctx, const std::string& scope, float h
     if (show_sqnr_)
       std::snprintf(txt, sizeof(txt), "%.0f dB", v);
     else
-      std::snprintf(txt, sizeof(txt), "%.0f%%", 100.0 * v);
+      std::snprintf(txt, sizeof(txt), hi - lo < 0.2 ? "%.1f%%" : "%.0f%%", 100.0 * v);
     dl->AddText(ImVec2(a.x + pad, y - font_h * 0.5f), IM_COL32(180, 180, 190, 255), txt);
   }
   for (int bits : run_bits_) {
@@ -338,7 +345,7 @@ void RangePanel::DrawCurves(FrameContext& ctx, const std::string& scope, float h
   }
   {
     const char* xl = "bits";
-    dl->AddText(ImVec2(p1.x - ImGui::CalcTextSize(xl).x, p1.y + 3.0f * dpr), IM_COL32(150, 150, 160, 255), xl);
+    dl->AddText(ImVec2(a.x + pad, p1.y + 3.0f * dpr), IM_COL32(150, 150, 160, 255), xl);
   }
   // One polyline per calibrator, legend along the top.
   const std::vector<workflows::CalibChoice> all = workflows::DefaultSweepCalibrators();
