@@ -51,14 +51,14 @@ commands:
       the QDQ model (default; the quantize options, without the report) or the float model
   qat MODEL --data SPEC [--test SPEC] [--preset P | --config F.json]
       [--method ste|lsq|lsq+|pact] [--lsq-init 1] [--epochs E | --steps N] [--qat-batch B]
-      [--lr LR] [--range-lr LR] [--zero-point-lr LR] [--freeze-bn-step N] [--freeze-observers-step N] [--seed S]
-      [--limit N] [--out F.onnx] [--params-out F.json]
+      [--lr LR] [--range-lr LR] [--zero-point-lr LR] [--freeze-bn-step N]
+      [--freeze-observers-step N] [--seed S] [--limit N] [--out F.onnx] [--params-out F.json]
       quantization-aware training from the PTQ start (calibrated on 8 batches of SPEC): prints the
       simulated accuracy before and after, and progress (loss, accuracy, clipped fraction); --out
       writes the QDQ model (8-bit configs) or else the float model with the QAT-trained weights.
       lsq+ = LSQ plus a learned (integer at export) zero point on affine activations (its rate
-      --zero-point-lr, default the range lr); --lsq-init 1
-      starts weight scales at LSQ's 2 mean|w| / sqrt(Qp) instead of the calibrated ones
+      --zero-point-lr, default the range lr); --lsq-init 1 starts weight scales at LSQ's
+      2 mean|w| / sqrt(Qp) instead of the calibrated ones
   sweep MODEL --data SPEC [--test SPEC] [--bits 2,3,4,5,6,7,8] [--per-layer 1] [--global 0]
         [--limit N] [--out TABLE.csv|TABLE.json]
       range x precision: bits x activation calibrator (max, percentile 99.9/99.99/99.999, mse,
