@@ -274,7 +274,7 @@ Status FakeQuantHook::SetParams(const std::map<std::string, quant::TensorQParams
       QP_RETURN_IF_ERROR(q->SetPactAlpha(alpha > 0 ? alpha : 1.0f));
     } else {
       QP_RETURN_IF_ERROR(q->SetParams(it->second));
-      if (zp_learned_[i]) zp_value_[i] = it->second.zero_points.empty() ? 0 : it->second.zero_points[0];
+      if (zp_learned_[i] && !it->second.zero_points.empty()) zp_value_[i] = it->second.zero_points[0];
     }
   }
   return Status::Ok();

@@ -177,8 +177,8 @@ TEST(QatLsqPlus, ZeroPointGradientPointsWhereTheLossFalls) {
       if (j != site) now[j] = zs[j];
     ASSERT_TRUE(hook.SetLearnedZeroPoints(now).ok());
     zs = now;
-    std::printf("[ lsq+ ] z %d: L(z-1) %.6f L(z) %.6f L(z+1) %.6f -> z %d\n", z, loss_at(z - 1), g->loss,
-                loss_at(z + 1), z1);
+    std::printf("[ lsq+ ] z %d: L(z-1) %.6f L(z) %.6f L(z+1) %.6f -> z %d\n", z, loss_at(z - 1),
+                g->loss, loss_at(z + 1), z1);
     EXPECT_EQ(z1 > z, fd < 0) << "moved to " << z1;
     EXPECT_NE(z1, z);
     const double after = loss_at(z1);
@@ -201,8 +201,8 @@ void ExpectIntegerZeroPoints(const QatTrainer& t, const QuantizedModel& m) {
     if (t.history().empty()) continue;
     const QatStepRecord& last = t.history().back();
     if (p.zero_points.size() == 1)
-      EXPECT_EQ(p.zero_points[0],
-                static_cast<int32_t>(std::nearbyint(std::clamp<double>(last.site_zero_point[k], p.qmin, p.qmax))))
+      EXPECT_EQ(p.zero_points[0], static_cast<int32_t>(std::nearbyint(
+                                      std::clamp<double>(last.site_zero_point[k], p.qmin, p.qmax))))
           << t.site_names()[k];
   }
 }
@@ -229,12 +229,14 @@ TEST(QatLsqPlus, ShortRunMovesZeroPointLowersLossAndExportsIntegers) {
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   for (int i = 0; i < 200; ++i) ASSERT_TRUE((*t)->Step().ok());
   const auto& h = (*t)->history();
-  const size_t k = std::find((*t)->site_names().begin(), (*t)->site_names().end(), std::string(kLogits)) -
-                   (*t)->site_names().begin();
+  const size_t k =
+      std::find((*t)->site_names().begin(), (*t)->site_names().end(), std::string(kLogits)) -
+      (*t)->site_names().begin();
   ASSERT_LT(k, (*t)->site_names().size());
   const double z_first = h.front().site_zero_point[k], z_last = h.back().site_zero_point[k];
-  std::printf("[ lsq+ ] logits zero point: calibrated %d, start %d, after step 1 %.3f, after 200 %.3f\n",
-              calibrated, lp.zero_points[0], z_first, z_last);
+  std::printf(
+      "[ lsq+ ] logits zero point: calibrated %d, start %d, after step 1 %.3f, after 200 %.3f\n",
+      calibrated, lp.zero_points[0], z_first, z_last);
   EXPECT_LT(z_last, lp.zero_points[0] - 0.5);  // moved back towards the calibrated one
   EXPECT_GE(z_last, calibrated - 1.5);
   double early = 0, late = 0;
@@ -262,7 +264,8 @@ TEST(QatLsqPlus, Int8ModelAfterLsqPlusMatchesKernelsWithinOneQuantum) {
   const World& s = GetWorld();
   QuantizedModel start = PtqWithLogitsAt(8);
   quant::TensorQParams& lp = start.params.at(kLogits);
-  lp.zero_points[0] = lp.qmax - (lp.qmax - lp.zero_points[0]) / 8;  // top clipped: something to learn
+  lp.zero_points[0] =
+      lp.qmax - (lp.qmax - lp.zero_points[0]) / 8;  // top clipped: something to learn
   QatOptions o;
   o.method = QatMethod::kLsqPlus;
   o.lr = 1e-4f;
@@ -275,7 +278,8 @@ TEST(QatLsqPlus, Int8ModelAfterLsqPlusMatchesKernelsWithinOneQuantum) {
   Result<QuantizedModel> done = (*t)->Finish();
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   ExpectIntegerZeroPoints(**t, *done);
-  EXPECT_NE(done->params.at(kLogits).zero_points[0], lp.zero_points[0]) << "zero point did not move";
+  EXPECT_NE(done->params.at(kLogits).zero_points[0], lp.zero_points[0])
+      << "zero point did not move";
   Result<std::unique_ptr<QuantizedRunner>> r = QuantizedRunner::Create(*done);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   Result<data::Dataset> probe = data::SliceDataset(s.test, 0, 256);

@@ -1,7 +1,8 @@
 // The published quantization results (models/README.md) asserted with margins, on the trained demo
 // models (models/*.onnx) and Fashion-MNIST, calibrated as `qplay quantize` does (the first 8
 // batches of 64 training images). Skipped when the data or the models are missing. Fast ones run in
-// the normal suite; the QAT ones (tens of CPU-minutes) are named *Long* and run only with QP_LONG=1.
+// the normal suite; the QAT ones (tens of CPU-minutes) are named *Long* and run only with
+// QP_LONG=1.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,10 +40,11 @@ const FashionMnist& Data() {
   return *d;
 }
 
-// Loads models/NAME.onnx, sets `preset` (a name or a JSON config), calibrates on 8 x 64 training images,
-// tests on the first `test_samples` test images. False (and the reason) when something is missing.
-bool Calibrated(const std::string& name, const std::string& preset, int64_t test_samples, Session* s,
-                std::string* why) {
+// Loads models/NAME.onnx, sets `preset` (a name or a JSON config), calibrates on 8 x 64 training
+// images, tests on the first `test_samples` test images. False (and the reason) when something is
+// missing.
+bool Calibrated(const std::string& name, const std::string& preset, int64_t test_samples,
+                Session* s, std::string* why) {
   const FashionMnist& d = Data();
   if (!d.status.ok()) {
     *why = "Fashion-MNIST not available: " + d.status.ToString();
@@ -86,15 +88,17 @@ TEST_P(WorkflowResults, Int8PtqWithinHalfAPointOfFp32) {
   auto f = s.EvaluateQuantized(ExecMode::kFloat);
   auto q = s.EvaluateQuantized(ExecMode::kInt8);
   ASSERT_TRUE(f.ok() && q.ok());
-  std::printf("[ %s ] fp32 %.4f int8 %.4f on %lld test images\n", GetParam(), f->accuracy, q->accuracy,
-              static_cast<long long>(f->samples));
+  std::printf("[ %s ] fp32 %.4f int8 %.4f on %lld test images\n", GetParam(), f->accuracy,
+              q->accuracy, static_cast<long long>(f->samples));
   EXPECT_EQ(f->samples, 1000);
   EXPECT_GT(f->accuracy, 0.85);
   EXPECT_LE(std::fabs(q->accuracy - f->accuracy), 0.005);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, WorkflowResults, ::testing::Values("mlp", "cnn", "mobilenet"),
-                         [](const ::testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
+                         [](const ::testing::TestParamInfo<const char*>& i) {
+                           return std::string(i.param);
+                         });
 
 // The TorchQuant range x precision result on the CNN: at W3A3 (weights per-channel max), MSE and
 // percentile 99.99 activation calibration beat max calibration by at least 5 points on 1,000 test
@@ -107,7 +111,8 @@ TEST(WorkflowResultsCnn, W3A3ClippedCalibrationBeatsMax) {
     return;
   }
   const QuantizedModel& m = *s.quantized_model();
-  Result<AnalysisContext> ctx = MakeAnalysisContext(m.plan.graph, m.stats, *s.dataset(DataRole::kTest), -1);
+  Result<AnalysisContext> ctx =
+      MakeAnalysisContext(m.plan.graph, m.stats, *s.dataset(DataRole::kTest), -1);
   ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
   auto accuracy = [&](CalibMethod method) {
     QuantConfig c = m.plan.config;
