@@ -217,8 +217,11 @@ void DataPanel::DrawImages(float dpr) {
               static_cast<long long>(images_[0].c), static_cast<long long>(images_[0].h),
               static_cast<long long>(images_[0].w), images_roles_.c_str());
   ImGui::SameLine();
-  if (ImGui::SmallButton("Clear images")) {
-    images_.clear();
+  if (ImGui::SmallButton("Clear images (back to the built-in data)")) {
+    if (!LoadBuiltIn().ok()) {  // a bundle without the subset: the session keeps the images' data
+      images_.clear();
+      images_roles_.clear();
+    }
     return;
   }
   const float cell = 2.0f * dpr;
