@@ -80,6 +80,10 @@ void QuantizePanel::StartEvaluations() {
   running_figure_ = 0;
   const workflows::QuantizedModel* qm = session_.quantized_model();
   if (!qm) return;
+  // A failure here shows again (with its Status) when the figures run the quantized model.
+  preparing_ = session_.StartQuantizedPrep().ok() && session_.quantized_prep_running();
+  prep_steps_ = 0;
+  prep_ms_ = 0;
   std::vector<EvalTarget> targets = {EvalTarget::kModel, EvalTarget::kSimulated};
   if (AllEightBit(qm->plan)) targets.push_back(EvalTarget::kInt8);
   for (EvalTarget t : targets) {
@@ -91,7 +95,7 @@ void QuantizePanel::StartEvaluations() {
 
 bool QuantizePanel::Busy() const {
   if (session_.calibrating() && quantize_when_done_) return true;
-  return running_figure_ < figures_.size();
+  return preparing_ || running_figure_ < figures_.size();
 }
 
 void QuantizePanel::Tick(FrameContext& ctx, double budget_ms) {
@@ -107,6 +111,7 @@ void QuantizePanel::Tick(FrameContext& ctx, double budget_ms) {
     Result<double> p = session_.CalibrateStep();
     calib_ms_ += NowMs() - t0;
     max_step_ms_ = std::max(max_step_ms_, NowMs() - t0);
+    max_calib_ms_ = std::max(max_calib_ms_, NowMs() - t0);
     if (!p.ok()) {
       session_.CancelCalibration();
       quantize_when_done_ = false;
@@ -115,7 +120,9 @@ void QuantizePanel::Tick(FrameContext& ctx, double budget_ms) {
     }
     if (*p >= 1.0) {
       quantize_when_done_ = false;
+      const double q0 = NowMs();
       const Status st = session_.Quantize();
+      quantize_ms_ = NowMs() - q0;
       if (!st.ok()) {
         fail(st, "quantize");
         return;
@@ -125,7 +132,20 @@ void QuantizePanel::Tick(FrameContext& ctx, double budget_ms) {
       break;
     }
   }
-  // Evaluations, one figure after another, in chunks.
+  // The quantized runner's int8 plan, a node per step.
+  while (preparing_ && NowMs() - start < budget_ms) {
+    const double t0 = NowMs();
+    Result<double> p = session_.QuantizedPrepStep();
+    prep_ms_ += NowMs() - t0;
+    ++prep_steps_;
+    max_step_ms_ = std::max(max_step_ms_, NowMs() - t0);
+    max_prep_ms_ = std::max(max_prep_ms_, NowMs() - t0);
+    if (!p.ok() || !session_.quantized_prep_running()) preparing_ = false;
+    if (!p.ok()) fail(p.status(), "prepare int8 plan");
+  }
+  if (preparing_ && !session_.quantized_prep_running()) preparing_ = false;  // dropped by a model change
+  // Evaluations, one figure after another, in chunks (after the plan: the quantized figures use it).
+  if (preparing_) return;
   while (running_figure_ < figures_.size() && NowMs() - start < budget_ms) {
     Figure& f = figures_[running_figure_];
     if (!f.job) {
@@ -141,6 +161,7 @@ void QuantizePanel::Tick(FrameContext& ctx, double budget_ms) {
     const double t0 = NowMs();
     Result<double> p = f.job->Step();
     max_step_ms_ = std::max(max_step_ms_, NowMs() - t0);
+    max_eval_ms_ = std::max(max_eval_ms_, NowMs() - t0);
     if (!p.ok()) {
       f.failed = true;
       ++running_figure_;
@@ -203,6 +224,11 @@ void QuantizePanel::Draw(FrameContext& ctx) {
   // Accuracy figures.
   if (!figures_.empty()) {
     ImGui::Separator();
+    if (preparing_) {
+      char label[64];
+      std::snprintf(label, sizeof(label), "preparing int8 plan %.0f%%", 100.0 * session_.quantized_prep_progress());
+      ImGui::ProgressBar(static_cast<float>(session_.quantized_prep_progress()), ImVec2(300.0f * dpr, 0), label);
+    }
     for (const Figure& f : figures_) {
       const char* name = f.target == EvalTarget::kModel ? "float model" : EvalTargetName(f.target);
       if (f.result)
@@ -302,7 +328,16 @@ void QuantizePanel::WriteState(JsonWriter& j) const {
   j.Field("calibrating", session_.calibrating());
   j.Field("calibrationProgress", session_.calibration_progress());
   j.Field("calibrationMs", calib_ms_);
-  j.Field("maxStepMs", max_step_ms_);  // longest single calibration / evaluation step
+  j.Field("maxStepMs", max_step_ms_);  // longest single calibration / plan / evaluation step
+  j.Field("preparing", preparing_);
+  j.Field("prepSteps", static_cast<long long>(prep_steps_));
+  j.Field("prepMs", prep_ms_);
+  j.Key("maxStepMsBy").BeginObject();
+  j.Field("calibration", max_calib_ms_);
+  j.Field("quantize", quantize_ms_);
+  j.Field("plan", max_prep_ms_);
+  j.Field("evaluation", max_eval_ms_);
+  j.EndObject();
   j.Field("quantized", session_.quantized_model() != nullptr);
   j.Field("busy", Busy());
   j.Key("accuracy").BeginObject();

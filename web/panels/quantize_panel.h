@@ -1,7 +1,8 @@
 // "Quantize" panel: static post-training quantization of the Session's model. A preset and a
 // per-layer table (skip, weight / activation bits, per-channel weights, calibrator), Calibrate
 // with a progress bar and Cancel, then the accuracy of the float model, the fake-quant simulation
-// and the int8 kernels on the test data, each evaluated in steps between frames. Thin over
+// and the int8 kernels on the test data, each evaluated in steps between frames (the int8 plan
+// itself is built a node per step first). Thin over
 // core/session (config, calibration, quantized runners) and core/session/eval_job.h.
 #pragma once
 
@@ -47,6 +48,13 @@ class QuantizePanel : public Panel {
   bool quantize_when_done_ = false;
   double calib_ms_ = 0;
   double max_step_ms_ = 0;
+  // The longest step of each kind (calibration batch, Quantize, int8 plan node, evaluation chunk).
+  double max_calib_ms_ = 0, quantize_ms_ = 0, max_prep_ms_ = 0, max_eval_ms_ = 0;
+  // The quantized runner (int8 plan: lowering and weight packing) is built in steps before the
+  // quantized figures run, so no frame carries the whole preparation.
+  bool preparing_ = false;
+  int prep_steps_ = 0;
+  double prep_ms_ = 0;
   std::vector<Figure> figures_;
   size_t running_figure_ = 0;
   std::string last_status_;
