@@ -123,6 +123,21 @@ test('Histograms, Range x precision and Model health through the UI', async () =
   assert.equal(h.amax, h.calibratedAmax);
   assert.deepEqual(h.split, before);
 
+  // A weight: its |w| histogram from the values; clipping at the max clips nothing, and the
+  // largest element is the first "outlier".
+  const weight = h.names[h.names.length - 2];
+  await clickItem(page, 'Tensor');
+  await clickItem(page, weight);
+  await page.mouse.move(1, 1);
+  h = (await until(page, (x) => x.histograms.tensor === weight && x.histograms.handles, 'weight selected')).histograms;
+  assert.equal(h.role, 'weight');
+  assert.ok(h.dataRange.min < 0 && h.dataRange.max > 0, 'weights are signed');
+  assert.equal(h.amax, h.thresholds.max);
+  assert.equal(h.split.clippedCount, 0);
+  assert.equal(h.outliers[0].maxAbs, h.thresholds.max);
+  await waitFrames(page, 2);
+  await screenshot(page, 'histograms_weight.png');
+
   // ---- Range x precision -------------------------------------------------------------------------
   await clickItem(page, 'Range x precision');
   await waitFrames(page, 3);

@@ -162,7 +162,7 @@ void HistogramsPanel::Draw(FrameContext& ctx) {
     ImGui::SetNextItemWidth(320.0f * dpr);
     const ImVec2 pos = ImGui::GetCursorScreenPos();
     const float w = ImGui::CalcItemWidth();
-    if (ImGui::BeginCombo("Tensor", label_of(cur).c_str())) {
+    if (ImGui::BeginCombo("Tensor", label_of(cur).c_str(), ImGuiComboFlags_HeightLarge)) {
       for (size_t i = 0; i < entries_.size(); ++i) {
         ImGui::PushID(static_cast<int>(i));
         if (ImGui::Selectable(label_of(entries_[i]).c_str(), i == selected_) && i != selected_) Select(i);

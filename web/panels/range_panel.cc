@@ -15,7 +15,7 @@ namespace {
 
 // Evaluation samples per step: one chunk of the trained CNN's simulation stays well inside the
 // frame budget in wasm (the planning step of a configuration is the longer one).
-constexpr int64_t kChunkSamples = 4;
+constexpr int64_t kChunkSamples = 2;
 constexpr double kReferenceShare = 0.05;  // of the progress bar: the float reference outputs
 
 const char* kCalibLabels[] = {"max", "p99.9", "p99.99", "p99.999", "mse", "entropy"};
