@@ -147,7 +147,13 @@ test('Compare int8 vs w4a4, Benchmark fp32 vs int8, and PNG images through the U
   // activations have none) plus the float <-> int8 boundary row.
   const fpRows = b.rows.filter((x) => x.fp32Ms != null);
   assert.deepEqual(fpRows.map((x) => x.op), s.model.ops, 'a row per model node, in order');
-  for (const x of fpRows) assert.ok(x.fp32Ms > 0, `fp32 ${x.layer} ${x.fp32Ms}`);
+  // Every node is timed; performance.now() ticks in 5 us steps here, so a node below that (Flatten,
+  // a Relu on a few values) can have a median of 0; the layers that compute must be positive.
+  for (const x of fpRows) {
+    assert.ok(x.fp32Ms >= 0, `fp32 ${x.layer} ${x.fp32Ms}`);
+    if (x.op === 'Conv' || x.op === 'Gemm' || x.op === 'MaxPool') assert.ok(x.fp32Ms > 0, `fp32 ${x.layer} ${x.fp32Ms}`);
+  }
+  assert.ok(fpRows.filter((x) => x.op === 'Conv').every((x) => x.fp32Ms >= 0.02), 'convolutions take measurable time');
   const int8Rows = b.rows.filter((x) => x.int8Ms != null);
   assert.ok(int8Rows.length >= 3);
   for (const x of int8Rows) assert.ok(x.int8Ms >= 0 && x.int8Steps > 0, JSON.stringify(x));

@@ -300,7 +300,9 @@ void BenchmarkPanel::Draw(FrameContext& ctx) {
       if (r.int8_ms >= 0) ImGui::Text("%.3f", r.int8_ms);
       else ImGui::TextDisabled(int8_ms_ >= 0 ? "fused" : "-");
       ImGui::TableSetColumnIndex(4);
-      if (r.int8_ms > 0 && !r.fp32_us.empty()) ImGui::Text("%.2fx", r.fp32_ms / r.int8_ms);
+      // Below 20 us a ratio is mostly the timer's granularity (performance.now: 5 us here).
+      if (r.int8_ms >= 0.02 && !r.fp32_us.empty()) ImGui::Text("%.2fx", r.fp32_ms / r.int8_ms);
+      else if (r.int8_ms >= 0 && !r.fp32_us.empty()) ImGui::TextDisabled("< 20 us");
       ImGui::TableSetColumnIndex(5);
       const ImVec2 p = ImGui::GetCursorScreenPos();
       const float w = ImGui::GetContentRegionAvail().x, h = ImGui::GetTextLineHeight();

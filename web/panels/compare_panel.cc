@@ -170,6 +170,7 @@ void ComparePanel::Tick(FrameContext& ctx, double budget_ms) {
 void ComparePanel::DrawSide(Side* s, const char* id, float dpr) {
   ImGui::PushID(id);
   char tag[32];
+  ImGui::AlignTextToFramePadding();  // both cells' first lines on the same baseline
   ImGui::Text("Configuration %s", id);
   ImGui::SetNextItemWidth(170.0f * dpr);
   std::snprintf(tag, sizeof(tag), "%s source", id);
