@@ -32,6 +32,7 @@ void QuantizePanel::SyncWithModel() {
   figures_.clear();
   running_figure_ = 0;
   quantize_when_done_ = false;
+  preparing_ = false;
   // A new model starts from the selected preset so the table is never empty.
   if (session_.has_model() && !session_.quant_config()) {
     const Status st = session_.SetQuantPreset(workflows::PresetNames()[static_cast<size_t>(preset_index_)]);
@@ -132,7 +133,9 @@ void QuantizePanel::Tick(FrameContext& ctx, double budget_ms) {
       break;
     }
   }
-  // The quantized runner's int8 plan, a node per step.
+  // The quantized runner's int8 plan, a node per step. A config edit or new quantized model drops
+  // the session's preparation: then there is nothing to step (and nothing to report).
+  if (preparing_ && !session_.quantized_prep_running()) preparing_ = false;
   while (preparing_ && NowMs() - start < budget_ms) {
     const double t0 = NowMs();
     Result<double> p = session_.QuantizedPrepStep();
@@ -143,7 +146,6 @@ void QuantizePanel::Tick(FrameContext& ctx, double budget_ms) {
     if (!p.ok() || !session_.quantized_prep_running()) preparing_ = false;
     if (!p.ok()) fail(p.status(), "prepare int8 plan");
   }
-  if (preparing_ && !session_.quantized_prep_running()) preparing_ = false;  // dropped by a model change
   // Evaluations, one figure after another, in chunks (after the plan: the quantized figures use it).
   if (preparing_) return;
   while (running_figure_ < figures_.size() && NowMs() - start < budget_ms) {
