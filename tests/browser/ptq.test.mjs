@@ -90,11 +90,12 @@ test('PTQ of the built-in CNN through UI clicks reports float, simulated and int
   assert.ok(sawPreparing || s.quantize.prepSteps > 0, 'the plan preparation ran');
   // Wall-clock frame times measure the machine as much as the app: with more runnable threads than
   // cores (other builds and tests on a shared 2-core VM) the page's thread is preempted mid-frame
-  // and a 10 ms frame takes 50-400 ms. So the budget is asserted when the 1-minute load average
-  // stayed within the core count during the run, and only logged otherwise.
+  // and a 10 ms frame takes 50-400 ms. So p95 is asserted always (CI runs the suites one after
+  // another), the maximum only when the 1-minute load average stayed within the core count during
+  // the run (logged otherwise).
+  assert.ok(p95 <= 50, `per-frame work p95 ${p95} ms exceeds 50 ms (load average ${load.toFixed(1)}; slow frames: ${slow.join(', ')})`);
   const cores = os.cpus().length;
   if (load <= cores) {
-    assert.ok(p95 <= 50, `per-frame work p95 ${p95} ms exceeds 50 ms`);
     assert.ok(max <= 50, `per-frame work max ${max} ms exceeds 50 ms (p95 ${p95})`);
   } else {
     console.log(`frames over 50 ms: ${slow.length ? slow.join(', ') : 'none'}`);
