@@ -81,15 +81,22 @@ double SqnrDb(const float* ref, const float* test, int64_t n) {
 }
 
 // ---- Per-layer SQNR ---------------------------------------------------------------------------------
-Result<std::vector<LayerSqnr>> PerLayerSqnr(const QuantizedModel& model, const Tensor& input) {
-  QP_ASSIGN_OR_RETURN(std::unique_ptr<QuantizedRunner> runner, QuantizedRunner::Create(model));
+Result<std::vector<LayerSqnr>> PerLayerSqnr(const QuantizedModel& model, const Tensor& input, bool with_int8) {
   std::map<std::string, Tensor> float_values;
   QP_RETURN_IF_ERROR(RunWithHook(model.plan.graph, {input}, nullptr, &float_values).status());
-  QP_ASSIGN_OR_RETURN(auto sim, runner->SimulatedSiteValues(input));
-  std::map<std::string, Tensor> ints;
-  if (runner->int8_executor()) {
-    Result<std::map<std::string, Tensor>> r = runner->Int8SiteValues(input);
-    if (r.ok()) ints = std::move(*r);
+  std::map<std::string, Tensor> sim, ints;
+  if (with_int8) {
+    QP_ASSIGN_OR_RETURN(std::unique_ptr<QuantizedRunner> runner, QuantizedRunner::Create(model));
+    QP_ASSIGN_OR_RETURN(sim, runner->SimulatedSiteValues(input));
+    if (runner->int8_executor()) {
+      Result<std::map<std::string, Tensor>> r = runner->Int8SiteValues(input);
+      if (r.ok()) ints = std::move(*r);
+    }
+  } else {
+    // Every value after the fake-quant hook; a graph input's quantizer applies at its consumers'
+    // inputs, so the input itself is not among them (its site is skipped below).
+    QP_ASSIGN_OR_RETURN(std::shared_ptr<FakeQuantHook> hook, FakeQuantHook::FromQuantizedModel(model));
+    QP_RETURN_IF_ERROR(RunWithHook(model.plan.graph, {input}, hook.get(), &sim).status());
   }
   std::vector<LayerSqnr> out;
   for (const QuantSite& s : model.plan.sites) {
@@ -121,6 +128,7 @@ Result<std::vector<LayerSqnr>> PerLayerSqnr(const QuantizedModel& model, const T
     } else {
       auto f = float_values.find(s.tensor);
       auto q = sim.find(s.tensor);
+      if (!with_int8 && s.tensor == model.plan.graph.inputs[0].name) continue;
       if (f == float_values.end() && s.tensor == model.plan.graph.inputs[0].name) {
         // The graph input itself: float is the input.
         float_values[s.tensor] = input;

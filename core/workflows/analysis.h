@@ -44,7 +44,11 @@ struct LayerSqnr {
   double int8_db = std::numeric_limits<double>::quiet_NaN();
 };
 // Sites that share parameters (pass-through) are listed once, under their own tensor.
-Result<std::vector<LayerSqnr>> PerLayerSqnr(const QuantizedModel& model, const Tensor& input);
+// with_int8 = false skips the integer kernels (no int8 lowering: a UI computes the fake-quant
+// figures in a fraction of the time); activations' int8_db stays NaN (weights' comes from the
+// stored codes, no kernels) and the graph input's site is left out.
+Result<std::vector<LayerSqnr>> PerLayerSqnr(const QuantizedModel& model, const Tensor& input,
+                                            bool with_int8 = true);
 
 // ---- Evaluation context shared by the analyses ---------------------------------------------------
 // The float model, one calibration pass and the evaluation samples (first max_samples).

@@ -196,6 +196,7 @@ test('Histograms, Range x precision and Model health through the UI', async () =
   await waitFrames(page, 3);
   s = await state(page);
   const health = s.model.health;
+  console.log(`model health: ${health.length} layers on ${s.model.healthSamples} samples, computed once in ${s.model.healthMs.toFixed(1)} ms`);
   assert.ok(health.length >= 3, `layers with figures: ${JSON.stringify(health)}`);
   const convs = health.filter((x) => x.op === 'Conv' || x.op === 'Gemm');
   assert.ok(convs.length >= 2);

@@ -89,6 +89,29 @@ TEST(Analysis, PerLayerSqnrMatchesDirectComputation) {
   EXPECT_GE(acts, 3);
 }
 
+TEST(Analysis, PerLayerSqnrWithoutInt8EqualsTheFakeQuantFigures) {
+  const AWorld& w = World();
+  Result<Tensor> x = AdaptInput(w.float_graph, w.test.images);
+  ASSERT_TRUE(x.ok());
+  Result<std::vector<LayerSqnr>> full = PerLayerSqnr(w.int8, *x);
+  Result<std::vector<LayerSqnr>> fast = PerLayerSqnr(w.int8, *x, false);
+  ASSERT_TRUE(full.ok() && fast.ok()) << fast.status().ToString();
+  size_t matched = 0;
+  for (const LayerSqnr& f : *fast) {
+    SCOPED_TRACE(f.tensor);
+    EXPECT_NE(f.tensor, w.int8.plan.graph.inputs[0].name);
+    if (f.role == quant::QuantRole::kActivation) EXPECT_TRUE(std::isnan(f.int8_db));
+    for (const LayerSqnr& r : *full)
+      if (r.tensor == f.tensor) {
+        EXPECT_NEAR(f.fake_quant_db, r.fake_quant_db, 1e-9);
+        if (f.role == quant::QuantRole::kWeight) EXPECT_EQ(f.int8_db, r.int8_db);  // from the codes
+        ++matched;
+      }
+  }
+  EXPECT_EQ(matched, fast->size());
+  EXPECT_GE(fast->size() + 1, full->size());  // at most the input's site left out
+}
+
 TEST(Analysis, SensitivityRowsEqualHandBuiltConfigs) {
   const AWorld& w = World();
   QuantConfig cfg = *PresetConfig("w3a3");

@@ -127,7 +127,7 @@ Status ModelPanel::ComputeHealth() {
   const int64_t n = std::min<int64_t>(kHealthSamples, ds->size());
   QP_ASSIGN_OR_RETURN(data::Dataset part, data::SliceDataset(*ds, 0, n));
   QP_ASSIGN_OR_RETURN(Tensor x, workflows::AdaptInput(qm->plan.graph, part.images));
-  QP_ASSIGN_OR_RETURN(std::vector<workflows::LayerSqnr> rows, workflows::PerLayerSqnr(*qm, x));
+  QP_ASSIGN_OR_RETURN(std::vector<workflows::LayerSqnr> rows, workflows::PerLayerSqnr(*qm, x, /*with_int8=*/false));
   std::vector<Health> out(info_->layers.size());
   auto has = [](const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
