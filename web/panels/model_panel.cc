@@ -42,7 +42,7 @@ std::string Count(int64_t n) {
 }
 
 constexpr const char* kModelsDir = "/models";  // models/*.onnx, embedded by web/CMakeLists.txt
-constexpr int64_t kHealthSamples = 8;  // calibration samples for the per-layer SQNR
+constexpr int64_t kHealthSamples = 4;  // calibration samples for the per-layer SQNR (one frame)
 
 // Identifies a quantized model's parameters cheaply (Session replaces it on every Quantize, QAT
 // finish or model change): address, statistics and every activation amax. Same rule as the
