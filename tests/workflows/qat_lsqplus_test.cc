@@ -20,10 +20,7 @@
 namespace qp::workflows {
 namespace {
 
-using qp::testing::wf::BlobDataset;
 using qp::testing::wf::Calibrate;
-using qp::testing::wf::MakeMlp;
-using qp::testing::wf::TrainFloat;
 
 // The fake-quant forward written out in double with a real zero point z (the surrogate):
 // y = s * (clamp(round(x / s) + z, qmin, qmax) - z).
@@ -76,21 +73,8 @@ TEST(QatLsqPlus, ZeroPointGradientMatchesFiniteDifferencesOfSurrogate) {
   }
 }
 
-struct World {
-  data::Dataset train, test;
-  Graph float_graph;
-};
-
-const World& GetWorld() {
-  static const World* s = [] {
-    auto* st = new World();
-    st->train = BlobDataset(2048, 7);
-    st->test = BlobDataset(1024, 8);
-    st->float_graph = TrainFloat(MakeMlp(16, 48, 10, 3), st->train, 400);
-    return st;
-  }();
-  return *s;
-}
+using World = qp::testing::wf::BlobWorld;
+const World& GetWorld() { return qp::testing::wf::QatBlobWorld(); }
 
 // The logits (fc3_out) are the one affine site whose zero point is not pinned at qmin by a ReLU.
 const char kLogits[] = "fc3_out";

@@ -19,27 +19,11 @@
 namespace qp::workflows {
 namespace {
 
-using qp::testing::wf::BlobDataset;
 using qp::testing::wf::Calibrate;
 using qp::testing::wf::MakeMlp;
-using qp::testing::wf::TrainFloat;
 
-struct World {
-  data::Dataset train, test;
-  Graph float_graph;
-};
-
-// A float MLP trained on Gaussian blobs (16 features, 10 classes), built once per run.
-const World& GetWorld() {
-  static const World* s = [] {
-    auto* st = new World();
-    st->train = BlobDataset(2048, 7);
-    st->test = BlobDataset(1024, 8);
-    st->float_graph = TrainFloat(MakeMlp(16, 48, 10, 3), st->train, 400);
-    return st;
-  }();
-  return *s;
-}
+using World = qp::testing::wf::BlobWorld;
+const World& GetWorld() { return qp::testing::wf::QatBlobWorld(); }
 
 QuantizedModel Ptq(const std::string& preset) {
   const World& s = GetWorld();

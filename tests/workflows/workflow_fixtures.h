@@ -100,6 +100,25 @@ inline Graph TrainFloat(Graph g, const data::Dataset& ds, int steps) {
   return (*t)->graph();
 }
 
+// A float MLP (16 features, 48 hidden, 10 classes) trained on Gaussian blobs, with its data.
+struct BlobWorld {
+  data::Dataset train, test;
+  Graph float_graph;
+};
+
+// The QAT tests' world (2,048 training and 1,024 test blobs, 400 Adam steps), built once per test
+// binary and shared by qat_test.cc and qat_lsqplus_test.cc.
+inline const BlobWorld& QatBlobWorld() {
+  static const BlobWorld* w = [] {
+    auto* b = new BlobWorld();
+    b->train = BlobDataset(2048, 7);
+    b->test = BlobDataset(1024, 8);
+    b->float_graph = TrainFloat(MakeMlp(16, 48, 10, 3), b->train, 400);
+    return b;
+  }();
+  return *w;
+}
+
 inline double FloatAccuracy(const Graph& g, const data::Dataset& ds) {
   Result<std::vector<Tensor>> y = workflows::RunWithHook(g, {ds.images}, nullptr);
   EXPECT_TRUE(y.ok()) << y.status().ToString();
