@@ -37,6 +37,7 @@ Status Session::Install(Graph graph, const std::string& name) {
   ++model_generation_;
   trainer_.reset();
   quant_.reset();
+  ++quantized_generation_;
   return Status::Ok();
 }
 
@@ -228,6 +229,7 @@ Status Session::CommitTraining() {
   ++model_generation_;
   trainer_.reset();
   quant_.reset();
+  ++quantized_generation_;
   return Status::Ok();
 }
 

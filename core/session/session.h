@@ -76,6 +76,9 @@ class Session {
   // Incremented whenever the model changes (load, demo, SetGraph, committed training), so views
   // that cache a description of it (UI panels) know when to refresh.
   uint64_t model_generation() const { return model_generation_; }
+  // Changes whenever the quantized model is set, replaced or dropped (Quantize, QAT finish, a new
+  // config, a new model): views compare it to know when to recompute what they show of it.
+  uint64_t quantized_generation() const { return quantized_generation_; }
   // Precondition: has_model().
   const Graph& graph() const;
   Result<ModelInfo> Info(int64_t batch = 1) const;
@@ -188,6 +191,7 @@ class Session {
   SessionOptions options_;
   std::string model_name_;
   uint64_t model_generation_ = 0;
+  uint64_t quantized_generation_ = 0;
   std::unique_ptr<Executor> executor_;
   // Int8 plans per backend, built lazily from the current model; cleared when the model changes.
   mutable std::map<int8::Backend, std::unique_ptr<int8::Int8Executor>> int8_plans_;

@@ -54,6 +54,7 @@ Status Session::SetQuantConfig(const workflows::QuantConfig& config) {
   q.qat.reset();
   q.runners.clear();
   q.prep.reset();
+  ++quantized_generation_;
   return Status::Ok();
 }
 
@@ -93,6 +94,7 @@ Status Session::Quantize() {
   if (!calibrating()) return FailedPrecondition("quantize: calibrate first (StartCalibration, CalibrateStep)");
   QP_ASSIGN_OR_RETURN(workflows::QuantizedModel m, quant_->calibrator->Finish());
   quant_->model = std::move(m);
+  ++quantized_generation_;
   quant_->runners.clear();
   quant_->prep.reset();
   quant_->calibrator.reset();
@@ -116,6 +118,7 @@ Status Session::SetQuantizedModel(workflows::QuantizedModel model) {
   q.config = model.plan.config;
   q.plan = model.plan;
   q.model = std::move(model);
+  ++quantized_generation_;
   q.qat.reset();
   q.runners.clear();
   q.prep.reset();

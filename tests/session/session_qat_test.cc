@@ -105,4 +105,37 @@ TEST(SessionQat, NewTrainDataOrConfigEndsQat) {
 }
 
 }  // namespace
+// Views (the playground's Model and Histograms tabs) recompute when quantized_generation() moves:
+// it must move on every change of the quantized model and on nothing else.
+TEST(SessionQat, QuantizedGenerationMovesExactlyWhenTheQuantizedModelChanges) {
+  Session s;
+  ASSERT_TRUE(s.LoadDemoModel(DemoModel::kMlp, 6).ok());
+  const data::Dataset ds = Blobs(60, 24);
+  for (DataRole r : {DataRole::kTrain, DataRole::kCalibration, DataRole::kTest}) ASSERT_TRUE(s.SetData(r, ds).ok());
+  uint64_t g = s.quantized_generation();
+  auto moved = [&] {
+    const bool m = s.quantized_generation() != g;
+    g = s.quantized_generation();
+    return m;
+  };
+  Calibrate(s, "int8");  // a config (drops nothing yet) and Quantize
+  EXPECT_TRUE(moved());
+  ASSERT_TRUE(s.EvaluateQuantized(workflows::ExecMode::kInt8, DataRole::kTest).ok());
+  EXPECT_FALSE(moved()) << "evaluating does not change the quantized model";
+  workflows::QatOptions o;
+  o.batch_size = 20;
+  ASSERT_TRUE(s.StartQat(o).ok());
+  ASSERT_TRUE(s.QatStep().ok());
+  EXPECT_FALSE(moved()) << "QAT steps train a copy";
+  ASSERT_TRUE(s.FinishQat().ok());
+  EXPECT_TRUE(moved()) << "QAT finish replaces the quantized model";
+  ASSERT_TRUE(s.SetQuantPreset("w4a8").ok());
+  EXPECT_TRUE(moved()) << "a new config drops the quantized model";
+  EXPECT_EQ(s.quantized_model(), nullptr);
+  Calibrate(s, "int8");
+  EXPECT_TRUE(moved());
+  ASSERT_TRUE(s.LoadDemoModel(DemoModel::kMlp, 7).ok());
+  EXPECT_TRUE(moved()) << "a new model drops the quantized model";
+}
+
 }  // namespace qp

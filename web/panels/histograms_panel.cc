@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 
 #include "core/quant/histogram.h"
 #include "imgui.h"
@@ -23,24 +22,6 @@ const ImU32 kThresholdColors[] = {IM_COL32(250, 200, 80, 255),  IM_COL32(120, 22
 constexpr ImU32 kHandleColor = IM_COL32(90, 230, 230, 255);
 constexpr ImU32 kClipColor = IM_COL32(240, 110, 90, 255);
 constexpr ImU32 kKeepColor = IM_COL32(90, 160, 250, 255);
-
-// Identifies a quantized model's parameters cheaply (Session replaces the model on every
-// Quantize, QAT finish or model change): address, statistics and every activation amax.
-uint64_t Fingerprint(const Session& s) {
-  const workflows::QuantizedModel* m = s.quantized_model();
-  if (!m) return 0;
-  uint64_t h = 1469598103934665603ull ^ s.model_generation();
-  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-  mix(reinterpret_cast<uintptr_t>(m));
-  mix(static_cast<uint64_t>(m->stats.samples));
-  mix(m->params.size());
-  for (const auto& [name, a] : m->amax) {
-    uint32_t bits;
-    std::memcpy(&bits, &a, sizeof(bits));
-    mix(bits);
-  }
-  return h == 0 ? 1 : h;
-}
 
 std::string ShortName(const std::string& calibrator) {
   if (calibrator.rfind("percentile_", 0) == 0) return "p" + calibrator.substr(11);
@@ -63,7 +44,7 @@ const workflows::CalibrationStats* HistogramsPanel::StatsFor(const Entry& e) con
 }
 
 void HistogramsPanel::Sync(FrameContext& ctx) {
-  const uint64_t fp = Fingerprint(session_);
+  const uint64_t fp = session_.quantized_model() ? session_.quantized_generation() : 0;
   if (fp == fingerprint_) return;
   fingerprint_ = fp;
   const std::string previous = selected_ < entries_.size() ? entries_[selected_].tensor : "";

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <vector>
 
 #include "core/session/session_io.h"
@@ -43,25 +42,6 @@ std::string Count(int64_t n) {
 
 constexpr const char* kModelsDir = "/models";  // models/*.onnx, embedded by web/CMakeLists.txt
 constexpr int64_t kHealthSamples = 4;  // calibration samples for the per-layer SQNR (one frame)
-
-// Identifies a quantized model's parameters cheaply (Session replaces it on every Quantize, QAT
-// finish or model change): address, statistics and every activation amax. Same rule as the
-// Histograms panel's.
-uint64_t QuantFingerprint(const Session& s) {
-  const workflows::QuantizedModel* m = s.quantized_model();
-  if (!m) return 0;
-  uint64_t h = 1469598103934665603ull ^ s.model_generation();
-  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-  mix(reinterpret_cast<uintptr_t>(m));
-  mix(static_cast<uint64_t>(m->stats.samples));
-  mix(m->params.size());
-  for (const auto& [name, a] : m->amax) {
-    uint32_t bits;
-    std::memcpy(&bits, &a, sizeof(bits));
-    mix(bits);
-  }
-  return h == 0 ? 1 : h;
-}
 
 // Health colours by the layer's worst SQNR (dB): the thresholds are rules of thumb (8-bit
 // quantization of a well-behaved tensor gives ~35-45 dB; below 20 dB accuracy usually suffers).
@@ -159,7 +139,7 @@ Status ModelPanel::ComputeHealth() {
 
 void ModelPanel::Tick(FrameContext& ctx, double) {
   // Once per quantized model (a few calibration samples through float, fake-quant and int8).
-  const uint64_t fp = QuantFingerprint(session_);
+  const uint64_t fp = session_.quantized_model() ? session_.quantized_generation() : 0;
   if (fp == health_fingerprint_) return;
   if (session_.has_model() && described_generation_ != session_.model_generation()) {
     const Status st = Describe();
