@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { startEnv, openApp, state, waitFrames, clickItem, chooseCombo, screenshot } from './harness.mjs';
+import { startEnv, openApp, state, waitFrames, clickItem, chooseCombo, screenshot, dropFile } from './harness.mjs';
 
 let env;
 before(async () => { env = await startEnv(); });
@@ -35,16 +35,6 @@ function png(width, height, pixel) {
   }
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
                         chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-async function dropFile(page, name, bytes) {
-  await page.evaluate(([n, arr]) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([new Uint8Array(arr)], n));
-    const canvas = document.getElementById('canvas');
-    canvas.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    canvas.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, [name, Array.from(bytes)]);
 }
 
 // Polls state() until done(s) while collecting the UI time of every frame drawn meanwhile.

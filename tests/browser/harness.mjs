@@ -100,6 +100,17 @@ export async function chooseCombo(page, comboLabel, entry) {
   await clickItem(page, entry);
 }
 
+// Drops a file with `bytes` on the canvas, as a user dragging it from the desktop would.
+export async function dropFile(page, name, bytes) {
+  await page.evaluate(([n, arr]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(arr)], n));
+    const canvas = document.getElementById('canvas');
+    canvas.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    canvas.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, [name, Array.from(bytes)]);
+}
+
 export async function screenshot(page, name, options = {}) {
   mkdirSync(artifactsDir, { recursive: true });
   const file = path.join(artifactsDir, name);

@@ -6,8 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  startEnv, openApp, state, waitFrames, itemRect, clickItem, chooseCombo, screenshot,
-} from './harness.mjs';
+  startEnv, openApp, state, waitFrames, itemRect, clickItem, chooseCombo, screenshot, dropFile } from './harness.mjs';
 
 let env;
 before(async () => { env = await startEnv(); });
@@ -354,16 +353,6 @@ function npyFloat32(values, shape) {
   buf.set(new TextEncoder().encode(header), 10);
   new Uint8Array(buf.buffer, 10 + header.length).set(new Uint8Array(new Float32Array(values).buffer));
   return buf;
-}
-
-async function dropFile(page, name, bytes) {
-  await page.evaluate(([n, arr]) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([new Uint8Array(arr)], n));
-    const canvas = document.getElementById('canvas');
-    canvas.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    canvas.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, [name, Array.from(bytes)]);
 }
 
 test('dropping a .npy file studies its values; a corrupt file shows an error and changes nothing', async () => {

@@ -6,28 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { root, ort, tool, input } from './int8_tool.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
-const require = createRequire(path.join(root, 'tests', 'package.json'));
-const ort = require('onnxruntime-node');
-
-const nativeBuild = process.env.QP_NATIVE_BUILD || path.join(root, 'build', 'native');
-const tool = path.join(nativeBuild, 'tests', 'int8', 'qp_int8_run');
 const work = fs.mkdtempSync(path.join(process.env.QP_WORK_DIR || os.tmpdir(), 'int8-ort-'));
-
-// Seeded uniform [0, 1) input (the calibration range of make_models.py), the same for both engines.
-function input(n, seed) {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; ++i) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 4294967296; }
-  return a;
-}
 
 function runOurs(model, inFile, backend) {
   const outFile = path.join(work, `${path.basename(model)}.${backend}.out`);
