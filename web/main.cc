@@ -5,6 +5,7 @@
 #include <GLFW/glfw3.h>
 #include <emscripten.h>
 
+#include <bitset>
 #include <cstdio>
 
 #include "imgui.h"
@@ -45,6 +46,43 @@ void OnKey(GLFWwindow*, int, int, int, int) { g.settle_frames = kSettleFrames; }
 void OnChar(GLFWwindow*, unsigned int) { g.settle_frames = kSettleFrames; }
 void OnCursorEnter(GLFWwindow*, int) { g.settle_frames = kSettleFrames; }
 
+// ImGui 1.86 samples key state once per frame (it has no input queue), so a key pressed and
+// released between two frames (a quick tap, Ctrl+C, during a slow frame) would never be seen.
+// Holding the key down for more frames instead turns one press into key repeats when a frame is
+// slower than the repeat delay. So a release of a key that no frame has seen down yet is held
+// back, and delivered before the frame after the one that sees the press: each tap is down for
+// exactly one frame.
+struct KeyTaps {
+  std::bitset<512> unseen_down;   // pressed since the last NewFrame
+  std::bitset<512> held_release;  // released, waiting for a frame to have seen the press
+};
+KeyTaps g_keys;
+
+void OnKeyTapSafe(GLFWwindow* window, int key, int scancode, int action, int mods) {
+  if (key >= 0 && key < static_cast<int>(g_keys.unseen_down.size())) {
+    if (action == GLFW_PRESS) {
+      g_keys.unseen_down.set(key);
+      g_keys.held_release.reset(key);
+    } else if (action == GLFW_RELEASE && g_keys.unseen_down.test(key)) {
+      g_keys.held_release.set(key);
+      g.settle_frames = kSettleFrames;
+      return;
+    }
+  }
+  ImGui_ImplGlfw_KeyCallback(window, key, scancode, action, mods);
+}
+
+// Called just before ImGui::NewFrame: releases the keys whose press the previous frame saw.
+void DeliverHeldKeyReleases() {
+  for (size_t key = 0; key < g_keys.held_release.size(); ++key) {
+    if (g_keys.held_release.test(key) && !g_keys.unseen_down.test(key)) {
+      g_keys.held_release.reset(key);
+      ImGui_ImplGlfw_KeyCallback(g.window, static_cast<int>(key), 0, GLFW_RELEASE, 0);
+    }
+  }
+  g_keys.unseen_down.reset();  // this frame sees every key pressed so far
+}
+
 void Frame() {
   const double start = qp::web::NowMs();
   const qp::web::CanvasMetrics m = qp::web::SyncCanvasSize();
@@ -70,6 +108,7 @@ void Frame() {
 
   glfwPollEvents();
   const double ui_start = qp::web::NowMs();
+  DeliverHeldKeyReleases();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
   ImGui::NewFrame();
@@ -128,6 +167,7 @@ int main() {
   glfwSetCharCallback(g.window, OnChar);
   glfwSetCursorEnterCallback(g.window, OnCursorEnter);
   ImGui_ImplGlfw_InitForOpenGL(g.window, true);
+  glfwSetKeyCallback(g.window, OnKeyTapSafe);  // in front of the backend's (which chains to OnKey)
   ImGui_ImplOpenGL3_Init("#version 300 es");
   // After the GLFW backend, which installs GLFW's clipboard (empty stubs in Emscripten 3.1.6).
   qp::web::InstallClipboard(io);
