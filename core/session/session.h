@@ -162,8 +162,12 @@ class Session {
   // Starts quantization-aware training from the quantized model on the train data. Replacing the
   // quantized model or the train data, or changing the config, ends QAT without a result.
   Status StartQat(const workflows::QatOptions& options);
-  // One minibatch; a failed step leaves weights and ranges as before it.
+  // One minibatch (completing a step QatAdvance started); a failed step leaves weights and ranges
+  // as before it.
   Result<workflows::QatStepRecord> QatStep();
+  // The same minibatch in pieces for a frame budget: up to `max_nodes` node passes (a layer's
+  // forward or backward); the record once the step is done, nullopt before.
+  Result<std::optional<workflows::QatStepRecord>> QatAdvance(int64_t max_nodes);
   // nullptr when QAT is not running; history(), state(), site_names() for views.
   const workflows::QatTrainer* qat() const;
   // Fake-quant accuracy with the current QAT weights and ranges.

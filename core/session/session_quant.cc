@@ -142,6 +142,11 @@ Result<workflows::QatStepRecord> Session::QatStep() {
   return quant_->qat->Step();  // a failed step restores the trainer (core/workflows/qat.h)
 }
 
+Result<std::optional<workflows::QatStepRecord>> Session::QatAdvance(int64_t max_nodes) {
+  if (!qat()) return FailedPrecondition("QAT step: QAT has not been started (StartQat)");
+  return quant_->qat->AdvanceStep(max_nodes);
+}
+
 const workflows::QatTrainer* Session::qat() const { return quant_ ? quant_->qat.get() : nullptr; }
 
 Result<EvalSummary> Session::EvaluateQat(DataRole role, int64_t max_samples) {

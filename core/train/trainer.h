@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,9 +88,24 @@ class Trainer {
   // backward ("no backward for op X at node Y"), bad options, logits not [N, num_classes].
   static Result<std::unique_ptr<Trainer>> Create(Graph graph, const data::Dataset* train,
                                                  const TrainerOptions& options);
+  ~Trainer();
 
-  // One minibatch: forward, loss, backward, optimizer update, BN running statistics.
+  // One minibatch: forward, loss, backward, optimizer update, BN running statistics. With a step
+  // in progress (BeginStep), completes that one.
   Result<StepResult> Step();
+  // The same step in pieces, so a caller with a frame budget can spread it over frames: BeginStep
+  // takes the next minibatch; each AdvanceStep runs up to `max_nodes` (>= 1) node passes (forward
+  // nodes, then backward nodes; the loss and the optimizer update ride along with the last one)
+  // and returns the StepResult once the update is done, nullopt before. Nothing is changed until
+  // the update, so Evaluate and ComputeGradients may run in between. An error ends the step with
+  // nothing changed (the minibatch is consumed, as for Step).
+  Status BeginStep();
+  Result<std::optional<StepResult>> AdvanceStep(int64_t max_nodes);
+  bool step_in_progress() const { return pending_ != nullptr; }
+  // Drops a step in progress (nothing was changed yet).
+  void CancelStep();
+  // Node passes of one step (forward plus backward): AdvanceStep calls needed at max_nodes = 1.
+  int64_t node_passes_per_step() const { return static_cast<int64_t>(2 * order_.size()); }
   // Loss and parameter gradients on one batch, changing nothing (for tests and analysis).
   Result<Gradients> ComputeGradients(const Tensor& images, const Tensor& labels);
   // Inference-mode pass (BN running statistics) over a dataset in batches.
@@ -109,7 +125,14 @@ class Trainer {
 
  private:
   struct NodeRecord;
-  Trainer() = default;
+  struct PendingStep;
+  Trainer();
+  const Tensor* Lookup(const std::map<std::string, Tensor>& values, const std::string& name) const;
+  Status ForwardNode(size_t idx, bool training, std::vector<NodeRecord>* rec,
+                     std::map<std::string, Tensor>* values);
+  Status BackwardNode(const NodeRecord& r, const std::map<std::string, Tensor>& values,
+                      std::map<std::string, Tensor>* grads);
+  Result<StepResult> FinishStep(PendingStep& p);
   Status Forward(const Tensor& images, bool training, std::vector<NodeRecord>* rec,
                  std::map<std::string, Tensor>* values, const Tensor** logits);
   Status Backward(const std::vector<NodeRecord>& rec, const std::map<std::string, Tensor>& values,
@@ -128,6 +151,7 @@ class Trainer {
   std::shared_ptr<TensorHook> hook_;
   std::vector<StepResult> history_;
   int64_t step_ = 0;
+  std::unique_ptr<PendingStep> pending_;
 };
 
 }  // namespace qp::train

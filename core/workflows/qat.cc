@@ -2,6 +2,7 @@
 #include "core/workflows/qat.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -238,55 +239,101 @@ Status QatTrainer::TrackWeightRanges() {
   return Status::Ok();
 }
 
+struct QatTrainer::StepSnapshot {
+  int64_t step = 0;
+  std::vector<quant::TensorQuantizer*> qs;
+  std::vector<std::optional<quant::TensorQParams>> params;
+  std::vector<float> alpha;
+  std::map<std::string, Tensor> weights;
+  std::vector<double> zero_points;
+  bool bn_batch_statistics = false;
+  bool bn_frozen = false;
+  bool obs_frozen = false;
+};
+
+QatTrainer::QatTrainer() = default;
+QatTrainer::~QatTrainer() = default;
+
+bool QatTrainer::step_in_progress() const { return pending_ != nullptr; }
+
+Status QatTrainer::Restore(const StepSnapshot& snap, const Status& why) {
+  trainer_->CancelStep();
+  for (const auto& [name, value] : snap.weights)
+    if (Tensor* p = trainer_->FindParameter(name)) *p = value;
+  for (size_t i = 0; i < snap.qs.size(); ++i) {
+    Status s = Status::Ok();
+    if (snap.qs[i]->config().learning == quant::RangeLearning::kPact) {
+      if (snap.alpha[i] > 0) s = snap.qs[i]->SetPactAlpha(snap.alpha[i]);
+    } else if (snap.params[i]) {
+      s = snap.qs[i]->SetParams(*snap.params[i]);
+    }
+    if (!s.ok()) return Internal("qat: restoring after a failed step: ", s.message());
+  }
+  if (Status s = hook_->SetLearnedZeroPoints(snap.zero_points); !s.ok())
+    return Internal("qat: restoring after a failed step: ", s.message());
+  hook_->ZeroGrads();
+  trainer_->set_bn_batch_statistics(snap.bn_batch_statistics);
+  return why.WithContext(internal::StrCat("qat step ", snap.step));
+}
+
+Status QatTrainer::BeginStep() {
+  // Snapshot of everything a step changes, restored if it fails.
+  auto snap = std::make_unique<StepSnapshot>();
+  snap->step = trainer_->steps();
+  snap->qs = OwnQuantizers();
+  for (quant::TensorQuantizer* q : snap->qs) {
+    snap->params.push_back(q->params());
+    snap->alpha.push_back(q->pact_alpha());
+  }
+  for (const std::string& name : trainer_->parameter_names())
+    if (const Tensor* p = trainer_->FindParameter(name)) snap->weights[name] = *p;
+  snap->bn_batch_statistics = trainer_->bn_batch_statistics();
+  snap->zero_points = hook_->learned_zero_points();
+
+  const int64_t step = snap->step;
+  snap->bn_frozen = options_.freeze_bn_step >= 0 && step >= options_.freeze_bn_step;
+  snap->obs_frozen = options_.freeze_observers_step >= 0 && step >= options_.freeze_observers_step;
+  trainer_->set_bn_batch_statistics(!snap->bn_frozen);
+  hook_->FreezeObservers(snap->obs_frozen);
+  if (!snap->obs_frozen) {
+    Status s = TrackWeightRanges();
+    if (!s.ok()) return Restore(*snap, s);
+  }
+  counter_->Reset(snap->qs.size());
+  if (Status s = trainer_->BeginStep(); !s.ok()) return Restore(*snap, s);
+  pending_ = std::move(snap);
+  return Status::Ok();
+}
+
 Result<QatStepRecord> QatTrainer::Step() {
+  for (;;) {
+    QP_ASSIGN_OR_RETURN(std::optional<QatStepRecord> done,
+                        AdvanceStep(std::numeric_limits<int64_t>::max()));
+    if (done) return *done;
+  }
+}
+
+Status QatTrainer::CompletePendingStep() {
+  while (pending_) QP_RETURN_IF_ERROR(AdvanceStep(std::numeric_limits<int64_t>::max()).status());
+  return Status::Ok();
+}
+
+Result<std::optional<QatStepRecord>> QatTrainer::AdvanceStep(int64_t max_nodes) {
   if (finished_)
     return FailedPrecondition("qat: training is finished (state '", quant::StateName(state()),
                               "'); create a new QatTrainer to continue");
-  const int64_t step = trainer_->steps();
-
-  // Snapshot of everything a step changes, restored if it fails.
-  std::vector<quant::TensorQuantizer*> qs = OwnQuantizers();
-  std::vector<std::optional<quant::TensorQParams>> saved_params;
-  std::vector<float> saved_alpha;
-  for (quant::TensorQuantizer* q : qs) {
-    saved_params.push_back(q->params());
-    saved_alpha.push_back(q->pact_alpha());
+  if (!pending_) QP_RETURN_IF_ERROR(BeginStep());
+  Result<std::optional<train::StepResult>> r = trainer_->AdvanceStep(max_nodes);
+  if (!r.ok()) {
+    std::unique_ptr<StepSnapshot> snap = std::move(pending_);
+    return Restore(*snap, r.status());
   }
-  std::map<std::string, Tensor> saved_weights;
-  for (const std::string& name : trainer_->parameter_names())
-    if (const Tensor* p = trainer_->FindParameter(name)) saved_weights[name] = *p;
-  const bool saved_bn = trainer_->bn_batch_statistics();
-  const std::vector<double> saved_zp = hook_->learned_zero_points();
-  auto restore = [&](const Status& why) -> Status {
-    for (auto& [name, value] : saved_weights)
-      if (Tensor* p = trainer_->FindParameter(name)) *p = value;
-    for (size_t i = 0; i < qs.size(); ++i) {
-      Status s = Status::Ok();
-      if (qs[i]->config().learning == quant::RangeLearning::kPact) {
-        if (saved_alpha[i] > 0) s = qs[i]->SetPactAlpha(saved_alpha[i]);
-      } else if (saved_params[i]) {
-        s = qs[i]->SetParams(*saved_params[i]);
-      }
-      if (!s.ok()) return Internal("qat: restoring after a failed step: ", s.message());
-    }
-    if (Status s = hook_->SetLearnedZeroPoints(saved_zp); !s.ok())
-      return Internal("qat: restoring after a failed step: ", s.message());
-    hook_->ZeroGrads();
-    trainer_->set_bn_batch_statistics(saved_bn);
-    return why.WithContext(internal::StrCat("qat step ", step));
-  };
-
-  const bool bn_frozen = options_.freeze_bn_step >= 0 && step >= options_.freeze_bn_step;
-  const bool obs_frozen = options_.freeze_observers_step >= 0 && step >= options_.freeze_observers_step;
-  trainer_->set_bn_batch_statistics(!bn_frozen);
-  hook_->FreezeObservers(obs_frozen);
-  if (!obs_frozen) {
-    Status s = TrackWeightRanges();
-    if (!s.ok()) return restore(s);
-  }
-  counter_->Reset(qs.size());
-  Result<train::StepResult> r = trainer_->Step();
-  if (!r.ok()) return restore(r.status());
+  if (!r->has_value()) return std::optional<QatStepRecord>();
+  std::unique_ptr<StepSnapshot> snap = std::move(pending_);
+  const train::StepResult& done = **r;
+  const int64_t step = snap->step;
+  const std::vector<quant::TensorQuantizer*>& qs = snap->qs;
+  auto restore = [&](const Status& why) { return Restore(*snap, why); };
   const float factor = options_.cosine ? train::LearningRate([&] {
     train::LrSchedule s;
     s.kind = train::LrSchedule::Kind::kCosine;
@@ -306,15 +353,15 @@ Result<QatStepRecord> QatTrainer::Step() {
   }
 
   QatStepRecord rec;
-  rec.step = r->step;
-  rec.epoch = r->epoch;
-  rec.loss = r->loss;
-  rec.accuracy = r->accuracy;
-  rec.lr = r->lr;
+  rec.step = done.step;
+  rec.epoch = done.epoch;
+  rec.loss = done.loss;
+  rec.accuracy = done.accuracy;
+  rec.lr = done.lr;
   rec.range_lr = range_lr;
   rec.zero_point_lr = zero_point_lr;
-  rec.bn_frozen = bn_frozen;
-  rec.observers_frozen = obs_frozen;
+  rec.bn_frozen = snap->bn_frozen;
+  rec.observers_frozen = snap->obs_frozen;
   int64_t values = 0, clipped = 0;
   for (size_t k = 0; k < qs.size(); ++k) {
     const quant::TensorQuantizer* q = qs[k];
@@ -343,7 +390,7 @@ Result<QatStepRecord> QatTrainer::Step() {
   }
   rec.clip_fraction = values > 0 ? static_cast<double>(clipped) / static_cast<double>(values) : 0.0;
   history_.push_back(rec);
-  return rec;
+  return std::optional<QatStepRecord>(std::move(rec));
 }
 
 Result<train::EvalResult> QatTrainer::Evaluate(const data::Dataset& ds, int64_t max_samples) {
@@ -354,6 +401,7 @@ Result<train::EvalResult> QatTrainer::Evaluate(const data::Dataset& ds, int64_t 
     use = &part;
   }
   if (finished_) return trainer_->Evaluate(*use);
+  QP_RETURN_IF_ERROR(CompletePendingStep());  // its clip counts must not see the evaluation
   QP_RETURN_IF_ERROR(Transition(quant::ModelQuantState::kQuantizedEval));
   Result<train::EvalResult> r = trainer_->Evaluate(*use);
   QP_RETURN_IF_ERROR(Transition(quant::ModelQuantState::kQat));
@@ -362,6 +410,7 @@ Result<train::EvalResult> QatTrainer::Evaluate(const data::Dataset& ds, int64_t 
 
 Result<QuantizedModel> QatTrainer::Finish() {
   if (!finished_) {
+    QP_RETURN_IF_ERROR(CompletePendingStep());
     const int64_t step = trainer_->steps();
     const bool obs_frozen =
         options_.freeze_observers_step >= 0 && step >= options_.freeze_observers_step;

@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -110,8 +111,15 @@ class QatTrainer {
                                                     const data::Dataset* train,
                                                     const QatOptions& options);
 
-  // One minibatch. FailedPrecondition after Finish.
+  ~QatTrainer();
+  // One minibatch. FailedPrecondition after Finish. With a step in progress, completes it.
   Result<QatStepRecord> Step();
+  // The same step spread over calls, for a caller with a frame budget: each call runs up to
+  // `max_nodes` (>= 1) node passes of the Trainer's step (train::Trainer::AdvanceStep), starting
+  // a step if none is in progress, and returns the record once the step is done (nullopt
+  // before). Same arithmetic as Step. Evaluate and Finish complete a step in progress first.
+  Result<std::optional<QatStepRecord>> AdvanceStep(int64_t max_nodes);
+  bool step_in_progress() const;
   // Simulated (fake-quant) accuracy with the current weights and ranges: qat -> quantized_eval ->
   // qat around a Trainer evaluation (BN in inference mode). max_samples <= 0: all.
   Result<train::EvalResult> Evaluate(const data::Dataset& ds, int64_t max_samples = -1);
@@ -134,7 +142,11 @@ class QatTrainer {
 
  private:
   class ClipCountingHook;
-  QatTrainer() = default;
+  struct StepSnapshot;
+  QatTrainer();
+  Status BeginStep();
+  Status CompletePendingStep();
+  Status Restore(const StepSnapshot& snap, const Status& why);
   Status Transition(quant::ModelQuantState to);
   Status TrackWeightRanges();
   Status LsqWeightInit();
@@ -151,6 +163,7 @@ class QatTrainer {
   std::vector<QatTransition> transitions_;
   int64_t total_steps_ = 0;
   bool finished_ = false;
+  std::unique_ptr<StepSnapshot> pending_;  // a step in progress (AdvanceStep)
 };
 
 }  // namespace qp::workflows

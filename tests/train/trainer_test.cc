@@ -170,6 +170,67 @@ Graph SmallCnn() {
   return g;
 }
 
+// A step spread over AdvanceStep calls (the browser's frame budget) is the same step: after each
+// of several steps, on a graph with training-mode BatchNorm, a residual Add and a Concat, losses,
+// weights and BN running statistics equal a one-shot trainer's bit for bit. Evaluate between two
+// pieces of a step changes nothing the step sees.
+TEST(TrainTrainer, SteppedStepEqualsOneShotStepBitForBit) {
+  SCOPED_TRACE(SeedTrace());
+  data::SplitMix64 rng(qp::testing::Seed() + 207);
+  const int64_t n = 96;
+  Tensor x(DType::kFloat32, {n, 2, 6, 6});
+  Tensor y(DType::kInt64, {n});
+  for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = 2.f * rng.Uniform01() - 1.f;
+  for (int64_t i = 0; i < n; ++i) y.data<int64_t>()[i] = static_cast<int64_t>(rng.Below(3));
+  Result<data::Dataset> ds = data::MakeDataset(x, y, 3, "noise");
+  ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+  TrainerOptions o = SgdOptionsFor(5);
+  auto one_shot = Trainer::Create(SmallCnn(), &*ds, o);
+  auto stepped = Trainer::Create(SmallCnn(), &*ds, o);
+  ASSERT_TRUE(one_shot.ok() && stepped.ok());
+  Trainer& a = **one_shot;
+  Trainer& b = **stepped;
+  EXPECT_EQ(b.node_passes_per_step(), 2 * 11);  // 12 nodes less the final Softmax
+  for (int step = 0; step < 5; ++step) {
+    Result<StepResult> ra = a.Step();
+    ASSERT_TRUE(ra.ok()) << ra.status().ToString();
+    ASSERT_TRUE(b.BeginStep().ok());
+    EXPECT_FALSE(b.BeginStep().ok());  // one at a time
+    int calls = 0;
+    std::optional<StepResult> rb;
+    while (!rb) {
+      Result<std::optional<StepResult>> r = b.AdvanceStep(step % 2 == 0 ? 1 : 3);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      rb = *r;
+      ++calls;
+      if (calls == 4) {
+        ASSERT_TRUE(b.Evaluate(*ds, 32).ok());
+      }
+      ASSERT_LT(calls, 100);
+    }
+    EXPECT_EQ(calls, step % 2 == 0 ? 22 : 8);
+    EXPECT_FALSE(b.step_in_progress());
+    EXPECT_EQ(rb->loss, ra->loss);
+    EXPECT_EQ(rb->accuracy, ra->accuracy);
+    EXPECT_EQ(rb->step, ra->step);
+    for (const auto& [name, wa] : a.graph().initializers) {
+      const Tensor& wb = b.graph().initializers.at(name);
+      ASSERT_EQ(wa.numel(), wb.numel());
+      for (int64_t i = 0; i < wa.numel(); ++i) ASSERT_EQ(wa.f32()[i], wb.f32()[i]) << name << " step " << step;
+    }
+  }
+  // Step() with a step in progress completes that step; CancelStep drops one (nothing changes).
+  ASSERT_TRUE(b.BeginStep().ok());
+  ASSERT_TRUE(b.AdvanceStep(2).ok());
+  const Graph before = b.graph();
+  b.CancelStep();
+  EXPECT_FALSE(b.step_in_progress());
+  EXPECT_EQ(b.steps(), 5);
+  for (const auto& [name, w] : before.initializers)
+    for (int64_t i = 0; i < w.numel(); ++i) ASSERT_EQ(w.f32()[i], b.graph().initializers.at(name).f32()[i]);
+  EXPECT_FALSE(b.AdvanceStep(1).ok());  // nothing in progress
+}
+
 TEST(TrainTrainer, WholeGraphGradientsMatchFiniteDifferences) {
   SCOPED_TRACE(SeedTrace());
   auto rng = Rng(201);

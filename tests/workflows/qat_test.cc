@@ -277,5 +277,62 @@ TEST(Qat, FailedStepLeavesTrainerAsBefore) {
   EXPECT_EQ(q.steps(), before_steps + 1);
 }
 
+// QAT steps spread over AdvanceStep calls (one node pass each, as the playground does under its
+// frame budget) equal whole steps: the same records (loss, clip fractions, site ranges) and the
+// same weights and quantization parameters, for LSQ (learned ranges) and PACT. An Evaluate in
+// the middle of a step completes it first.
+TEST(Qat, SteppedQatEqualsWholeSteps) {
+  for (QatMethod method : {QatMethod::kLsq, QatMethod::kPact}) {
+    SCOPED_TRACE(QatMethodName(method));
+    const World& s = GetWorld();
+    QatOptions o;
+    o.method = method;
+    o.batch_size = 32;
+    auto whole = QatTrainer::Create(Ptq("w4a4"), &s.train, o);
+    auto stepped = QatTrainer::Create(Ptq("w4a4"), &s.train, o);
+    ASSERT_TRUE(whole.ok() && stepped.ok());
+    QatTrainer& a = **whole;
+    QatTrainer& b = **stepped;
+    for (int step = 0; step < 4; ++step) {
+      ASSERT_TRUE(a.Step().ok());
+      std::optional<QatStepRecord> rec;
+      int calls = 0;
+      while (!rec) {
+        Result<std::optional<QatStepRecord>> r = b.AdvanceStep(1);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        rec = *r;
+        ASSERT_LT(++calls, 1000);
+      }
+      EXPECT_EQ(calls, b.trainer().node_passes_per_step());
+    }
+    // Half a step, then Evaluate: the step completes before the evaluation.
+    ASSERT_TRUE(a.Step().ok());
+    ASSERT_TRUE(b.AdvanceStep(2).ok());
+    EXPECT_TRUE(b.step_in_progress());
+    Result<train::EvalResult> ea = a.Evaluate(s.test, 256);
+    Result<train::EvalResult> eb = b.Evaluate(s.test, 256);
+    ASSERT_TRUE(ea.ok() && eb.ok());
+    EXPECT_FALSE(b.step_in_progress());
+    EXPECT_EQ(ea->accuracy, eb->accuracy);
+    EXPECT_EQ(ea->loss, eb->loss);
+
+    ASSERT_EQ(a.history().size(), 5u);
+    ASSERT_EQ(b.history().size(), 5u);
+    for (size_t i = 0; i < 5; ++i) {
+      EXPECT_EQ(a.history()[i].loss, b.history()[i].loss) << i;
+      EXPECT_EQ(a.history()[i].clip_fraction, b.history()[i].clip_fraction) << i;
+      EXPECT_EQ(a.history()[i].site_range, b.history()[i].site_range) << i;
+      EXPECT_EQ(a.history()[i].site_clip, b.history()[i].site_clip) << i;
+    }
+    for (const auto& [name, w] : a.float_graph().initializers) {
+      const Tensor& wb = b.float_graph().initializers.at(name);
+      if (w.dtype() != DType::kFloat32) continue;
+      for (int64_t i = 0; i < w.numel(); ++i) ASSERT_EQ(w.f32()[i], wb.f32()[i]) << name;
+    }
+    const auto pa = a.hook().CurrentParams(), pb = b.hook().CurrentParams();
+    for (const auto& [name, p] : pa) EXPECT_EQ(pb.at(name).scales, p.scales) << name;
+  }
+}
+
 }  // namespace
 }  // namespace qp::workflows

@@ -59,14 +59,29 @@ void QatPanel::Tick(FrameContext& ctx, double budget_ms) {
   }
   if (!playing_ && pending_steps_ == 0) return;
   const double start = NowMs();
-  // At least one step per frame while playing; more while the budget lasts.
+  // One node pass (a layer's forward or backward) at a time while the budget lasts: a minibatch
+  // step spans frames when it does not fit one. At least one pass per frame.
   do {
     const double t0 = NowMs();
-    Result<workflows::QatStepRecord> r = session_.QatStep();
-    step_ms_ = NowMs() - t0;
-    if (!r.ok()) return Fail(ctx, r.status(), "QAT step");
-    if (pending_steps_ > 0) --pending_steps_;
-  } while ((playing_ || pending_steps_ > 0) && NowMs() - start + step_ms_ < budget_ms);
+    Result<std::optional<workflows::QatStepRecord>> r = session_.QatAdvance(1);
+    const double dt = NowMs() - t0;
+    step_work_ms_ += dt;
+    step_worst_pass_ms_ = std::max(step_worst_pass_ms_, dt);
+    if (!r.ok()) {
+      step_work_ms_ = 0;
+      step_worst_pass_ms_ = 0;
+      return Fail(ctx, r.status(), "QAT step");
+    }
+    if (r->has_value()) {
+      step_ms_ = step_work_ms_;
+      worst_pass_ms_ = step_worst_pass_ms_;
+      step_work_ms_ = 0;
+      step_worst_pass_ms_ = 0;
+      if (pending_steps_ > 0) --pending_steps_;
+    }
+    // The next pass may be the step's slowest: keep room for it.
+  } while ((playing_ || pending_steps_ > 0) &&
+           NowMs() - start + std::max(worst_pass_ms_, step_worst_pass_ms_) < budget_ms);
 }
 
 void QatPanel::Draw(FrameContext& ctx) {
@@ -126,6 +141,11 @@ void QatPanel::Draw(FrameContext& ctx) {
   const auto& h = qat->history();
   ImGui::Text("state: %s  |  step %lld / %lld  |  %.1f ms per step", quant::StateName(qat->state()),
               static_cast<long long>(qat->steps()), static_cast<long long>(qat->total_steps()), step_ms_);
+  if (worst_pass_ms_ > 40.0) {
+    ImGui::SameLine();
+    ImGui::TextColored(ImVec4(1, 0.75f, 0.3f, 1), "  slowest layer pass %.0f ms: a smaller batch keeps the page smooth",
+                       worst_pass_ms_);
+  }
   if (h.empty()) {
     ImGui::TextDisabled("No steps yet: Play or Step.");
     return;
@@ -198,6 +218,8 @@ void QatPanel::WriteState(JsonWriter& j) const {
   j.Field("steps", static_cast<long long>(qat ? qat->steps() : 0));
   j.Field("historyLength", static_cast<long long>(qat ? qat->history().size() : 0));
   j.Field("stepMs", step_ms_);
+  j.Field("worstPassMs", worst_pass_ms_);
+  j.Field("batch", batch_);
   j.Key("last");
   if (qat && !qat->history().empty()) {
     const auto& r = qat->history().back();

@@ -18,7 +18,7 @@ class QatPanel : public Panel {
   const char* Title() const override { return "QAT"; }
   const char* StateKey() const override { return "qat"; }
   void Tick(FrameContext& ctx, double budget_ms) override;
-  bool Busy() const override { return playing_ && session_.qat() != nullptr; }
+  bool Busy() const override { return (playing_ || pending_steps_ > 0) && session_.qat() != nullptr; }
   void Draw(FrameContext& ctx) override;
   void WriteState(JsonWriter& json) const override;
 
@@ -30,12 +30,15 @@ class QatPanel : public Panel {
   int method_ = 1;  // QatMethod: 0 STE, 1 LSQ, 2 PACT
   float lr_ = 1e-4f, range_lr_ = 1e-2f;
   int total_steps_ = 300;
-  // Small minibatches keep one step (forward + backward + update, not divisible) near the frame
-  // budget in wasm; larger ones train faster per sample but stall frames.
-  int batch_ = 8;
+  // A step is split into layer passes over frames (Tick); one pass is not split, so the batch
+  // sets the longest pass: 16 keeps the built-in CNN's slowest (conv backward) near 30 ms in wasm.
+  int batch_ = 16;
   bool playing_ = false;
   int pending_steps_ = 0;  // single steps requested by the Step button
-  double step_ms_ = 0;     // last step's time
+  double step_ms_ = 0;     // last complete step's compute time (summed over its frames)
+  double worst_pass_ms_ = 0;       // slowest node pass of the last complete step
+  double step_work_ms_ = 0;        // the step in progress: compute so far
+  double step_worst_pass_ms_ = 0;  // and its slowest pass so far
   std::string last_error_;
 };
 
