@@ -99,6 +99,14 @@ Module['qplayApi'] = (function () {
     exportQDQ: function (layout) {
       return value(Module['apiExportQdq'](layout === undefined ? 'ort' : needString('exportQDQ', 'layout', layout)));
     },
+    quantizedSnapshot: function () {
+      if (!JSON.parse(Module['apiState']())['quant']['quantized']) return null;
+      return value(Module['apiQuantizedSnapshot']());
+    },
+    restoreQuantized: function (graph, params) {
+      needBytes('restoreQuantized', 'graph', graph);
+      return outcome(Module['apiRestoreQuantized'](graph, needString('restoreQuantized', 'params', params)));
+    },
     state: function () { return JSON.parse(Module['apiState']()); },
     exportOnnx: function () { return value(Module['apiExportOnnx']()); },
   };

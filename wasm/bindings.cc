@@ -229,6 +229,23 @@ val FinishQat() {
   return Outcome(s->FinishQat());
 }
 
+val QuantizedSnapshot() {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  Result<qp::QuantizedSnapshot> snap = SaveQuantizedModel(*s);
+  if (!snap.ok()) return Outcome(snap.status());
+  val v = val::object();
+  v.set("graph", CopyBytes(snap.value().graph));
+  v.set("params", snap.value().params);
+  return WithValue(v);
+}
+
+val RestoreQuantized(const std::string& graph, const std::string& params) {
+  Session* s = ApiSession();
+  if (s == nullptr) return Outcome(NoSession());
+  return Outcome(RestoreQuantizedModel(*s, graph, params));
+}
+
 std::string State() {
   Session* s = ApiSession();
   return s != nullptr ? SessionStateJson(*s) : std::string("null");
@@ -265,4 +282,6 @@ EMSCRIPTEN_BINDINGS(qplay_api) {
   emscripten::function("apiStartQat", &StartQat);
   emscripten::function("apiQatStep", &QatStep);
   emscripten::function("apiFinishQat", &FinishQat);
+  emscripten::function("apiQuantizedSnapshot", &QuantizedSnapshot);
+  emscripten::function("apiRestoreQuantized", &RestoreQuantized);
 }

@@ -117,6 +117,8 @@ export interface SessionState {
     /** calibration progress in [0, 1] */
     progress: number;
     quantized: boolean;
+    /** moves whenever the quantized model is set, replaced (QAT finish, restore) or dropped */
+    generation: number;
     /** per-site scales and zero points after calibrate(), else null */
     params: object | null;
     qat: { active: boolean; history: QatStepRecord[] };
@@ -165,6 +167,19 @@ export interface QplayApi {
   /** The quantized model as a QDQ ONNX file, laid out as ONNX Runtime ("ort", default) or TensorRT
    *  ("trt") expect. Throws on error (not quantized, bits != 8, ...). */
   exportQDQ(layout?: 'ort' | 'trt'): Uint8Array;
+  /** The quantized model (QAT-trained weights and learned ranges included) in two parts that
+   *  restoreQuantized takes back: the prepared graph with its weights as ONNX bytes and the
+   *  per-site parameters as JSON text. null when the session has no quantized model. */
+  quantizedSnapshot(): QuantizedSnapshot | null;
+  /** Makes a snapshot the session's quantized model again, over the same model and config it was
+   *  saved with (load the model and setConfig first). A snapshot that does not fit is refused,
+   *  naming the node, weight or site, and the session is unchanged. */
+  restoreQuantized(graph: Uint8Array, params: string): Outcome;
+}
+
+export interface QuantizedSnapshot {
+  graph: Uint8Array;
+  params: string;
 }
 
 /** The CommonJS node build's export. */

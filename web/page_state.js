@@ -4,7 +4,8 @@
 //    built-in model (/models/cnn.onnx) | #model=sha256:<hex>&name=<file>, plus &config=<base64url JSON>
 //    once the session exposes a config). Opening such a URL reproduces them; a dropped model
 //    that this browser has not stored asks for its file and loads as soon as it is dropped.
-//  - Autosave: the session (model identity, config, training history) to IndexedDB, model bytes
+//  - Autosave: the session (model identity, config, training history, the quantized model with any
+//    QAT training as an ONNX graph + params JSON) to IndexedDB, model bytes
 //    stored once by content hash; on a load without a hash the page offers to restore it.
 //  - Session files: qplay.page.exportSession() / importSession(text) (JSON, model bytes base64).
 // Everything goes through window.qplay (the JS API of wasm/qplay.d.ts); web/README.md documents
@@ -231,15 +232,39 @@
   function hideBanner() { document.getElementById('qp-banner').style.display = 'none'; }
 
   // ---- autosave --------------------------------------------------------------------------------------
+  // The quantized model (QAT-trained weights and learned ranges included), base64 ONNX graph +
+  // params JSON, taken once per change of the session's quantized model (state().quant.generation).
+  var quantCache = { generation: -1, value: null };
+  function quantizedPart(st) {
+    if (!st.quant || !st.quant.quantized || typeof qplay.quantizedSnapshot !== 'function') return null;
+    if (quantCache.generation !== st.quant.generation) {
+      var q = qplay.quantizedSnapshot();
+      quantCache = { generation: st.quant.generation, value: q ? { graph: toBase64(q.graph), params: q.params } : null };
+    }
+    return quantCache.value;
+  }
   function snapshot() {
     var st = qplay.api.state();
     var id = identity(st);
     if (!id || id.kind === 'unknown') return null;
     return { format: 'qplay-session', version: 1, model: id, config: currentConfig(),
-             history: st.training.history, savedAt: new Date().toISOString() };
+             history: st.training.history, quantized: quantizedPart(st), savedAt: new Date().toISOString() };
   }
   function sameSession(a, b) {
-    return a && b && JSON.stringify([a.model, a.config, a.history]) === JSON.stringify([b.model, b.config, b.history]);
+    return a && b && a.quantized === b.quantized &&
+           JSON.stringify([a.model, a.config, a.history]) === JSON.stringify([b.model, b.config, b.history]);
+  }
+  // After the model and config of a saved session are back: its quantized model, if it had one.
+  function restoreQuantized(s, outcome) {
+    if (!outcome.ok || !s.quantized) return outcome;
+    var q = s.quantized;
+    if (typeof q.graph !== 'string' || typeof q.params !== 'string') {
+      return fail('the model and config were restored, but not the quantized model: its graph (base64) or params (JSON text) is missing');
+    }
+    var bytes;
+    try { bytes = fromBase64(q.graph); } catch (e) { return fail('the model and config were restored, but not the quantized model: its graph is not base64'); }
+    var r = qplay.restoreQuantized(bytes, q.params);
+    return r.ok ? r : fail('the model and config were restored, but not the quantized model: ' + r.message);
   }
   function saveNow() {
     var s = snapshot();
@@ -302,7 +327,10 @@
       if (typeof s.modelBytes !== 'string') return Promise.resolve(fail('importSession: modelBytes (base64) is missing'));
       try { desc.bytes = fromBase64(s.modelBytes); } catch (e) { return Promise.resolve(fail('importSession: modelBytes is not base64')); }
     }
-    return apply(desc).then(function (r) { if (r.ok) page.restoredHistory = s.history || []; return r; });
+    return apply(desc).then(function (r) {
+      if (r.ok) page.restoredHistory = s.history || [];
+      return restoreQuantized(s, r);
+    });
   }
 
   // ---- start-up: the URL wins; otherwise offer the autosave -----------------------------------------
@@ -319,6 +347,7 @@
         if (!s) return fail('restoreAutosave: nothing is saved');
         return apply({ model: s.model, config: s.config }).then(function (r) {
           if (r.ok) page.restoredHistory = s.history || [];
+          r = restoreQuantized(s, r);
           page.lastRestore = r;
           return r;
         });
@@ -343,7 +372,8 @@
       var what = s.model.kind === 'demo' ? s.model.name + ' (seed ' + s.model.seed + ')'
         : s.model.kind === 'builtin' ? s.model.name + ' (trained)' : s.model.name;
       showBanner('Restore the session autosaved ' + escapeHtml(new Date(s.savedAt).toLocaleString()) + ': model <b>' +
-                 escapeHtml(what) + '</b>' + (s.history && s.history.length ? ', ' + s.history.length + ' training steps' : '') + '?',
+                 escapeHtml(what) + '</b>' + (s.history && s.history.length ? ', ' + s.history.length + ' training steps' : '') +
+                 (s.quantized ? ', its quantized model' : '') + '?',
                  [{ id: 'qp-banner-restore', label: 'Restore', run: function () { page.restoreAutosave(); } }]);
       return null;
     }).catch(function (e) { console.warn('qplay autosave: ' + e.message); return null; });

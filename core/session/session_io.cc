@@ -179,6 +179,8 @@ void AppendQuant(std::string& out, const Session& s) {
   AppendNumber(out, s.calibration_progress());
   out += ",\"quantized\":";
   out += s.quantized_model() != nullptr ? "true" : "false";
+  out += ",\"generation\":";
+  AppendInt(out, static_cast<int64_t>(s.quantized_generation()));
   out += ",\"params\":";
   Result<std::string> params = s.QuantParamsJson();
   out += params.ok() ? params.value() : std::string("null");

@@ -51,10 +51,27 @@ Result<std::vector<float>> RunConcatenated(const Session& session, const float* 
 // {"model": null | {name, opset, inputs, outputs, layers, params, macs},
 //  "data": {"train"|"calibration"|"test": null | {samples, numClasses, sampleShape}},
 //  "training": {active, history: [{step, epoch, loss, accuracy, lr}]},
-//  "quant": {config: null | <QuantConfigToJson>, calibrating, progress, quantized,
+//  "quant": {config: null | <QuantConfigToJson>, calibrating, progress, quantized, generation,
 //            params: null | <QuantParamsJson>,
 //            qat: {active, history: [{step, epoch, loss, accuracy, lr, clipFraction}]}}}.
 // Non-finite numbers are written as null.
 std::string SessionStateJson(const Session& session);
+
+// The session's quantized model in two portable parts, so autosave and session files can bring
+// it back (QAT-trained weights and learned ranges included) over the same model and config:
+// `graph` is the plan's prepared graph with its current weights as ONNX bytes, `params` the
+// QuantParamsToJson text (every site's scales, zero points, integer range and amax). Calibration
+// statistics are not kept (a restored model has none, as after QAT).
+struct QuantizedSnapshot {
+  std::string graph;
+  std::string params;
+};
+Result<QuantizedSnapshot> SaveQuantizedModel(const Session& session);
+// Rebuilds the quantized model from a snapshot over the session's current model and quant config
+// (the plan they give must have the snapshot's nodes, weights of the same shapes, and a parameter
+// entry for every site with the site's bits, signedness, scheme and range); the snapshot's weights
+// replace the plan's. Errors name the mismatching node, weight or site; the session is unchanged
+// on error.
+Status RestoreQuantizedModel(Session& session, const std::string& graph, const std::string& params);
 
 }  // namespace qp

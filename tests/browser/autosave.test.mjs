@@ -1,6 +1,7 @@
 // IndexedDB autosave and session files of the playground (web/page_state.js): a reload without
 // hash offers the autosaved session and restores the same model bit for bit; a session file with a
-// dropped model inside round-trips into another browser profile.
+// dropped model inside round-trips into another browser profile; a QAT-trained quantized model
+// comes back with the session.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -102,4 +103,54 @@ test('session file: export with the dropped model inside, import in another brow
   assert.deepEqual(await runFixed(p2, 784), y);
   await a.close();
   await b.close();
+});
+
+// The quantized model is part of the saved session, QAT training included: quantize the trained
+// CNN, run QAT steps, finish; after a reload the autosave brings back the same int8 model (its
+// int8 outputs bit for bit, which differ from a fresh calibration's), and so does a session file
+// in another browser profile.
+test('a QAT-trained quantized model is autosaved and restored, and travels in session files', async () => {
+  const ctx = await env.browser.newContext();
+  const { page } = await open(ctx, env.url);
+  const trained = await page.evaluate(() => {
+    const q = window.qplay;
+    const out = [q.loadBuiltinModel('cnn'), q.setConfig({ preset: 'int8' }), q.calibrate({ batchSize: 64, maxBatches: 2 }),
+                 q.startQat({ method: 'lsq', lr: 1e-3, batchSize: 16 })];
+    for (let i = 0; i < 3; ++i) q.qatStep();
+    out.push(q.finishQat());
+    return out;
+  });
+  for (const r of trained) assert.deepEqual(r, { ok: true, message: '' });
+  const y = await runFixed(page, 784, { mode: 'int8' });
+  await page.evaluate(() => window.qplay.page.saveNow());
+  await page.close();
+
+  const { page: p2 } = await open(ctx, env.url);  // no hash: the autosave banner
+  await p2.waitForSelector('#qp-banner-restore', { state: 'visible', timeout: 10000 });
+  assert.match(await p2.textContent('#qp-banner'), /its quantized model/);
+  await p2.click('#qp-banner-restore');
+  await p2.waitForFunction(() => window.qplay.page.lastRestore, null, { timeout: 10000 });
+  assert.deepEqual(await p2.evaluate(() => window.qplay.page.lastRestore), { ok: true, message: '' });
+  assert.equal((await p2.evaluate(() => window.qplay.api.state())).quant.quantized, true);
+  assert.deepEqual(await runFixed(p2, 784, { mode: 'int8' }), y);
+  // Oracle that the restore matters: calibrating afresh gives the PTQ model, not the QAT one.
+  const text = await p2.evaluate(() => window.qplay.page.exportSession());
+  assert.equal(typeof JSON.parse(text).quantized.graph, 'string');
+  await p2.evaluate(() => window.qplay.calibrate({ batchSize: 64, maxBatches: 2 }));
+  assert.notDeepEqual(await runFixed(p2, 784, { mode: 'int8' }), y);
+
+  const other = await env.browser.newContext();
+  const { page: p3 } = await open(other, env.url);
+  assert.deepEqual(await p3.evaluate((t) => window.qplay.page.importSession(t), text), { ok: true, message: '' });
+  assert.deepEqual(await runFixed(p3, 784, { mode: 'int8' }), y);
+  // A session file whose quantized part was tampered with restores the model and config and says
+  // what it could not restore; the page keeps working.
+  const bad = JSON.parse(text);
+  bad.quantized.params = bad.quantized.params.replace('"bits": 8', '"bits": 5');
+  const r = await p3.evaluate((t) => window.qplay.page.importSession(t), JSON.stringify(bad));
+  assert.equal(r.ok, false);
+  assert.match(r.message, /restored, but not the quantized model: .*was saved as 5-bit/);
+  assert.equal((await p3.evaluate(() => window.qplay.api.state())).model.name, 'cnn.onnx');
+  await other.close();
+  await ctx.close();
 });

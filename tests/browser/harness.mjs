@@ -134,12 +134,13 @@ export async function openPageState(context, url) {
 }
 
 // The same seeded input (two samples of `perSample` values) in every page; the outputs as an array.
-export async function runFixed(page, perSample) {
-  return page.evaluate((n) => {
+// options: qplay.run's (e.g. {mode: 'int8'} for the quantized model's int8 kernels).
+export async function runFixed(page, perSample, options = {}) {
+  return page.evaluate(([n, o]) => {
     const x = new Float32Array(2 * n);
     for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 1000;
-    return Array.from(window.qplay.run(x));
-  }, perSample);
+    return Array.from(window.qplay.run(x, o));
+  }, [perSample, options]);
 }
 
 // Waits until location.hash matches `re`; returns the hash.

@@ -339,4 +339,22 @@ test('startQat + 20 qatStep grow the history; finishQat; the QAT model exports a
   let quantum = Infinity;
   for (let i = 1; i < distinct.length; ++i) quantum = Math.min(quantum, distinct[i] - distinct[i - 1]);
   for (let i = 0; i < ref.length; ++i) assert.ok(Math.abs(ours[i] - ref[i]) <= quantum * 1.001, `QAT int8 output ${i}: ${ours[i]} vs ORT ${ref[i]}`);
+
+  // The QAT-trained model survives a reload of the model: quantizedSnapshot -> loadModel (which
+  // drops the quantized model) -> setConfig -> restoreQuantized gives the same int8 outputs.
+  const snap = qplay.quantizedSnapshot();
+  assert.ok(snap.graph instanceof Uint8Array && typeof snap.params === 'string');
+  assert.equal(qplay.loadModel(bytes(file), 'mlp.onnx').ok, true);
+  assert.equal(qplay.quantizedSnapshot(), null, 'a new model has no quantized model');
+  assert.equal(qplay.restoreQuantized(snap.graph, snap.params).ok, false, 'no config yet');
+  assert.equal(qplay.setConfig({ preset: 'int8' }).ok, true);
+  const before = qplay.state().quant.generation;
+  const wrong = qplay.restoreQuantized(snap.graph, snap.params.replace('"bits": 8', '"bits": 4'));
+  assert.equal(wrong.ok, false);
+  assert.match(wrong.message, /was saved as 4-bit/);
+  assert.equal(qplay.state().quant.generation, before, 'a refused snapshot changes nothing');
+  assert.deepEqual(qplay.restoreQuantized(snap.graph, snap.params), { ok: true, message: '' });
+  assert.notEqual(qplay.state().quant.generation, before);
+  assert.deepEqual(qplay.run(x, { mode: 'int8' }), ours);
+  assert.throws(() => qplay.restoreQuantized('not bytes', snap.params), /restoreQuantized/);
 });

@@ -9,6 +9,7 @@
 
 #include "core/session/eval_job.h"
 #include "core/session/session.h"
+#include "core/session/session_io.h"
 #include "tests/test_util.h"
 
 namespace qp {
@@ -138,4 +139,106 @@ TEST(SessionQat, QuantizedGenerationMovesExactlyWhenTheQuantizedModelChanges) {
   EXPECT_TRUE(moved()) << "a new model drops the quantized model";
 }
 
+}  // namespace qp
+
+namespace qp {
+namespace {
+
+std::vector<float> RunAll(const Session& s, workflows::ExecMode mode, const Tensor& x) {
+  Result<std::vector<Tensor>> y = s.RunQuantized(mode, x);
+  EXPECT_TRUE(y.ok()) << y.status().ToString();
+  if (!y.ok()) return {};
+  const Tensor& t = (*y)[0];
+  return std::vector<float>(t.f32(), t.f32() + t.numel());
+}
+
+// Autosave and session files keep a QAT-trained quantized model: SaveQuantizedModel's two parts
+// restored over the same model and config in a fresh session give the same parameters and the
+// same simulated and int8 outputs bit for bit (the int8 path re-derives everything from weights
+// and parameters, so equal outputs mean equal state), not those of a fresh calibration.
+TEST(SessionQuantizedSnapshot, QatTrainedModelRoundTripsIntoAFreshSession) {
+  const data::Dataset ds = Blobs(80, 31);
+  Session a;
+  ASSERT_TRUE(a.LoadDemoModel(DemoModel::kCnn, 8).ok());
+  for (DataRole r : {DataRole::kTrain, DataRole::kCalibration, DataRole::kTest}) ASSERT_TRUE(a.SetData(r, ds).ok());
+  Calibrate(a, "int8");
+  const std::vector<float> ptq_int8 = RunAll(a, workflows::ExecMode::kInt8, ds.images);
+  workflows::QatOptions o;
+  o.method = workflows::QatMethod::kLsq;
+  o.batch_size = 20;
+  o.lr = 1e-3f;
+  ASSERT_TRUE(a.StartQat(o).ok());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(a.QatStep().ok());
+  ASSERT_TRUE(a.FinishQat().ok());
+  Result<QuantizedSnapshot> snap = SaveQuantizedModel(a);
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+
+  Session b;
+  ASSERT_TRUE(b.LoadDemoModel(DemoModel::kCnn, 8).ok());
+  EXPECT_EQ(RestoreQuantizedModel(b, snap->graph, snap->params).code(), StatusCode::kFailedPrecondition)
+      << "no config yet";
+  ASSERT_TRUE(b.SetQuantPreset("int8").ok());
+  ASSERT_TRUE(RestoreQuantizedModel(b, snap->graph, snap->params).ok());
+  ASSERT_NE(b.quantized_model(), nullptr);
+  for (const workflows::QuantSite& site : a.quantized_model()->plan.sites) {
+    const quant::TensorQParams* pa = a.quantized_model()->Params(site.tensor);
+    const quant::TensorQParams* pb = b.quantized_model()->Params(site.tensor);
+    ASSERT_TRUE(pa && pb) << site.tensor;
+    EXPECT_EQ(pa->scales, pb->scales) << site.tensor;
+    EXPECT_EQ(pa->zero_points, pb->zero_points) << site.tensor;
+  }
+  for (workflows::ExecMode mode : {workflows::ExecMode::kSimulated, workflows::ExecMode::kInt8}) {
+    const std::vector<float> ya = RunAll(a, mode, ds.images), yb = RunAll(b, mode, ds.images);
+    ASSERT_FALSE(ya.empty());
+    EXPECT_EQ(ya, yb) << workflows::ExecModeName(mode);
+  }
+  EXPECT_NE(RunAll(b, workflows::ExecMode::kInt8, ds.images), ptq_int8) << "the QAT weights, not the PTQ ones";
+}
+
+// A snapshot that does not fit the current model or config, or whose parameters are corrupt, is
+// refused with the site or weight named, and the session keeps its quantized model.
+TEST(SessionQuantizedSnapshot, MismatchedOrCorruptSnapshotsAreRefused) {
+  const data::Dataset ds = Blobs(60, 32);
+  Session a;
+  ASSERT_TRUE(a.LoadDemoModel(DemoModel::kMlp, 9).ok());
+  for (DataRole r : {DataRole::kCalibration, DataRole::kTest}) ASSERT_TRUE(a.SetData(r, ds).ok());
+  Calibrate(a, "int8");
+  Result<QuantizedSnapshot> snap = SaveQuantizedModel(a);
+  ASSERT_TRUE(snap.ok());
+  const uint64_t gen = a.quantized_generation();
+  auto refused = [&](Session& s, const std::string& graph, const std::string& params, const std::string& needle) {
+    const uint64_t before = s.quantized_generation();
+    Status st = RestoreQuantizedModel(s, graph, params);
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find(needle), std::string::npos) << st.message();
+    EXPECT_EQ(s.quantized_generation(), before) << "the session is unchanged";
+  };
+  auto replace = [](std::string text, const std::string& from, const std::string& to) {
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    return text;
+  };
+  // Another config (4-bit weights) than the one saved (8-bit).
+  ASSERT_TRUE(a.SetQuantPreset("w4a8").ok());
+  refused(a, snap->graph, snap->params, "was saved as 8-bit");
+  ASSERT_TRUE(a.SetQuantPreset("int8").ok());
+  // Another model.
+  Session c;
+  ASSERT_TRUE(c.LoadDemoModel(DemoModel::kCnn, 9).ok());
+  ASSERT_TRUE(c.SetQuantPreset("int8").ok());
+  refused(c, snap->graph, snap->params, "nodes");
+  // Corrupt parameters and bytes.
+  refused(a, snap->graph, replace(snap->params, "\"zero_points\": [\n        0", "\"zero_points\": [\n        300"),
+          "zero points must be integers in [0, 255]");
+  refused(a, snap->graph, replace(snap->params, "\"scales\": [\n        ", "\"scales\": [\n        -"), "scale");
+  refused(a, snap->graph, "{\"sites\": []}", "no parameters for site");
+  refused(a, snap->graph, "not json", "");
+  refused(a, snap->graph.substr(0, snap->graph.size() / 2), snap->params, "");
+  // The untouched snapshot restores.
+  EXPECT_TRUE(RestoreQuantizedModel(a, snap->graph, snap->params).ok());
+  EXPECT_NE(a.quantized_generation(), gen);
+}
+
+}  // namespace
 }  // namespace qp
