@@ -527,34 +527,41 @@ Result<std::vector<std::pair<std::string, float>>> CalibratorThresholds(const Ca
   return out;
 }
 
-Result<CalibrationStats> WeightClipStats(const QuantizedModel& model, int num_bins) {
-  CalibrationStats out;
+Status AddWeightClipStats(const QuantizedModel& model, const QuantSite& s, int num_bins,
+                          CalibrationStats* out) {
+  if (s.role != quant::QuantRole::kWeight || !s.shared_from.empty()) return Status::Ok();
+  auto w = model.plan.graph.initializers.find(s.tensor);
+  if (w == model.plan.graph.initializers.end()) return Status::Ok();
+  if (w->second.dtype() != DType::kFloat32)
+    return InvalidArgument("analysis: weight '", s.tensor, "' is not float32");
   quant::HistogramOptions ho;
   ho.num_bins = num_bins;
-  for (const QuantSite& s : model.plan.sites) {
-    if (s.role != quant::QuantRole::kWeight || !s.shared_from.empty()) continue;
-    auto w = model.plan.graph.initializers.find(s.tensor);
-    if (w == model.plan.graph.initializers.end()) continue;
-    if (w->second.dtype() != DType::kFloat32)
-      return InvalidArgument("analysis: weight '", s.tensor, "' is not float32");
-    QP_ASSIGN_OR_RETURN(quant::HistogramCalibrator cal, quant::HistogramCalibrator::Create(ho));
-    const Tensor& t = w->second;
-    QP_RETURN_IF_ERROR(cal.Observe(t.f32(), t.numel()));
-    // The largest elements stand in for "samples" (a weight has no calibration data).
-    std::vector<OutlierSample> top;
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      const float a = std::fabs(t.f32()[i]);
-      if (top.size() < 5 || a > top.back().max_abs) {
-        if (top.size() == 5) top.pop_back();
-        OutlierSample o{i, a};
-        top.insert(std::upper_bound(top.begin(), top.end(), o,
-                                    [](const OutlierSample& x, const OutlierSample& y) { return x.max_abs > y.max_abs; }),
-                   o);
-      }
+  QP_ASSIGN_OR_RETURN(quant::HistogramCalibrator cal, quant::HistogramCalibrator::Create(ho));
+  const Tensor& t = w->second;
+  QP_RETURN_IF_ERROR(cal.Observe(t.f32(), t.numel()));
+  // The largest elements stand in for "samples" (a weight has no calibration data).
+  std::vector<OutlierSample> top;
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const float a = std::fabs(t.f32()[i]);
+    if (top.size() < 5 || a > top.back().max_abs) {
+      if (top.size() == 5) top.pop_back();
+      OutlierSample o{i, a};
+      top.insert(std::upper_bound(top.begin(), top.end(), o,
+                                  [](const OutlierSample& x, const OutlierSample& y) { return x.max_abs > y.max_abs; }),
+                 o);
     }
-    out.histograms.emplace(s.tensor, std::move(cal));
-    out.outliers[s.tensor] = std::move(top);
   }
+  out->histograms.erase(s.tensor);
+  out->histograms.emplace(s.tensor, std::move(cal));
+  out->outliers[s.tensor] = std::move(top);
+  out->samples = 1;
+  out->batches = 1;
+  return Status::Ok();
+}
+
+Result<CalibrationStats> WeightClipStats(const QuantizedModel& model, int num_bins) {
+  CalibrationStats out;
+  for (const QuantSite& s : model.plan.sites) QP_RETURN_IF_ERROR(AddWeightClipStats(model, s, num_bins, &out));
   out.samples = 1;
   out.batches = 1;
   return out;

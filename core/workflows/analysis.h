@@ -221,6 +221,10 @@ Result<std::vector<std::pair<std::string, float>>> CalibratorThresholds(const Ca
 // granularity), so AnalyzeTensorClip and CalibratorThresholds work on weights as on activations.
 // Outliers are the weight elements' flat indices. InvalidArgument for a non-float weight.
 Result<CalibrationStats> WeightClipStats(const QuantizedModel& model, int num_bins = 2048);
+// The same for one site (a no-op for a non-weight, pass-through or initializer-less site), so a
+// UI can spread the work over frames: WeightClipStats is this over every site in plan order.
+Status AddWeightClipStats(const QuantizedModel& model, const QuantSite& site, int num_bins,
+                          CalibrationStats* out);
 
 // ---- Mixed precision --------------------------------------------------------------------------------
 struct MixedPoint {

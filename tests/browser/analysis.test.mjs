@@ -59,8 +59,8 @@ test('Histograms, Range x precision and Model health through the UI', async () =
 
   // ---- Histograms ------------------------------------------------------------------------------
   await clickItem(page, 'Histograms');
-  await waitFrames(page, 3);
-  s = await state(page);
+  // The weight sites' histograms are computed a few per frame once the quantized model appears.
+  s = await until(page, (x) => !x.histograms.weightsPending, 'weight histograms');
   const h0 = s.histograms;
   assert.ok(h0.tensors >= 6, `activation and weight tensors listed: ${h0.names}`);
   // The second activation site (the first conv's output); the selector is a combo.

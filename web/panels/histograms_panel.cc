@@ -9,6 +9,7 @@
 #include "core/quant/histogram.h"
 #include "imgui.h"
 #include "web/json_writer.h"
+#include "web/platform_web.h"
 #include "web/test_hooks.h"
 
 namespace qp::web {
@@ -32,8 +33,8 @@ std::string ShortName(const std::string& calibrator) {
 
 HistogramsPanel::HistogramsPanel(Session* session) : session_(*session) {}
 
-void HistogramsPanel::Tick(FrameContext& ctx, double) {
-  Sync(ctx);                  // state() follows the quantized model even while another tab shows
+void HistogramsPanel::Tick(FrameContext& ctx, double budget_ms) {
+  Sync(ctx, budget_ms);       // state() follows the quantized model even while another tab shows
   handles_visible_ = false;   // until this frame's Draw places them
 }
 
@@ -43,25 +44,41 @@ const workflows::CalibrationStats* HistogramsPanel::StatsFor(const Entry& e) con
   return m ? &m->stats : nullptr;
 }
 
-void HistogramsPanel::Sync(FrameContext& ctx) {
+void HistogramsPanel::Sync(FrameContext& ctx, double budget_ms) {
   const uint64_t fp = session_.quantized_model() ? session_.quantized_generation() : 0;
-  if (fp == fingerprint_) return;
-  fingerprint_ = fp;
-  const std::string previous = selected_ < entries_.size() ? entries_[selected_].tensor : "";
-  entries_.clear();
-  weight_stats_ = {};
-  report_.reset();
-  thresholds_.clear();
-  error_.clear();
+  if (fp != fingerprint_) {
+    fingerprint_ = fp;
+    if (selected_ < entries_.size()) previous_tensor_ = entries_[selected_].tensor;
+    entries_.clear();
+    weight_stats_ = {};
+    report_.reset();
+    thresholds_.clear();
+    error_.clear();
+    weight_site_ = 0;
+    weights_pending_ = session_.quantized_model() != nullptr;
+  }
+  const workflows::QuantizedModel* m = session_.quantized_model();
+  if (!weights_pending_ || !m) return;
+  // A weight histogram per site and frame at least; more while the budget lasts.
+  const double start = NowMs();
+  do {
+    if (weight_site_ >= m->plan.sites.size()) break;
+    Status st = workflows::AddWeightClipStats(*m, m->plan.sites[weight_site_++], 2048, &weight_stats_);
+    if (!st.ok()) {
+      error_ = st.ToString();
+      if (ctx.report_error) ctx.report_error(st, "weight histograms");
+      weight_stats_ = {};
+      weight_site_ = m->plan.sites.size();
+    }
+  } while (NowMs() - start < budget_ms * 0.5);
+  if (weight_site_ < m->plan.sites.size()) return;
+  weights_pending_ = false;
+  BuildEntries();
+}
+
+void HistogramsPanel::BuildEntries() {
   const workflows::QuantizedModel* m = session_.quantized_model();
   if (!m) return;
-  Result<workflows::CalibrationStats> ws = workflows::WeightClipStats(*m);
-  if (ws.ok()) {
-    weight_stats_ = std::move(*ws);
-  } else {
-    error_ = ws.status().ToString();
-    if (ctx.report_error) ctx.report_error(ws.status(), "weight histograms");
-  }
   // Activations first (the calibration's subject), then weights, each in plan order.
   for (int pass = 0; pass < 2; ++pass) {
     for (const workflows::QuantSite& s : m->plan.sites) {
@@ -85,7 +102,7 @@ void HistogramsPanel::Sync(FrameContext& ctx) {
   }
   size_t pick = 0;
   for (size_t i = 0; i < entries_.size(); ++i)
-    if (entries_[i].tensor == previous) pick = i;
+    if (entries_[i].tensor == previous_tensor_) pick = i;
   if (!entries_.empty()) Select(pick);
 }
 
@@ -119,7 +136,7 @@ void HistogramsPanel::Recompute() {
 }
 
 void HistogramsPanel::Draw(FrameContext& ctx) {
-  Sync(ctx);
+  Sync(ctx, 0.0);  // a new quantized model since Tick (or Tick skipped): never draw stale entries
   const float dpr = ctx.dpr;
   if (!session_.has_model()) {
     ImGui::TextDisabled("Load a model first (Model tab).");
@@ -127,6 +144,13 @@ void HistogramsPanel::Draw(FrameContext& ctx) {
   }
   if (!session_.quantized_model()) {
     ImGui::TextDisabled("Quantize the model first (Quantize tab: Calibrate). The histograms are the calibration's.");
+    handles_visible_ = false;
+    return;
+  }
+  if (weights_pending_) {
+    const workflows::QuantizedModel* m = session_.quantized_model();
+    const size_t n = m ? m->plan.sites.size() : 0;
+    ImGui::TextDisabled("Computing weight histograms: site %zu of %zu...", weight_site_, n);
     handles_visible_ = false;
     return;
   }
@@ -360,6 +384,7 @@ void HistogramsPanel::DrawPlot(FrameContext& ctx, float height) {
 void HistogramsPanel::WriteState(JsonWriter& j) const {
   j.BeginObject();
   j.Field("tensors", static_cast<long long>(entries_.size()));
+  j.Field("weightsPending", weights_pending_);
   if (selected_ < entries_.size()) {
     const Entry& e = entries_[selected_];
     j.Field("tensor", e.tensor);

@@ -24,6 +24,7 @@ class HistogramsPanel : public Panel {
   const char* Title() const override { return "Histograms"; }
   const char* StateKey() const override { return "histograms"; }
   void Tick(FrameContext& ctx, double budget_ms) override;
+  bool Busy() const override { return weights_pending_; }
   void Draw(FrameContext& ctx) override;
   void WriteState(JsonWriter& json) const override;
 
@@ -35,7 +36,10 @@ class HistogramsPanel : public Panel {
     int bits = 8;
     float calibrated_amax = 0;  // the amax the quantized model uses (weights: largest channel's)
   };
-  void Sync(FrameContext& ctx);
+  // Follows the session's quantized model: on a new one, computes the weight sites' statistics a
+  // site at a time within `budget_ms` per frame, then lists the entries.
+  void Sync(FrameContext& ctx, double budget_ms);
+  void BuildEntries();
   void Select(size_t index);
   void Recompute();  // thresholds and split for the selected tensor at amax_ / bits_
   const workflows::CalibrationStats* StatsFor(const Entry& e) const;
@@ -45,6 +49,9 @@ class HistogramsPanel : public Panel {
   uint64_t fingerprint_ = 0;  // of the quantized model the entries describe
   std::vector<Entry> entries_;
   workflows::CalibrationStats weight_stats_;
+  size_t weight_site_ = 0;       // next plan site for weight_stats_
+  bool weights_pending_ = false; // weight_stats_ still being computed
+  std::string previous_tensor_;  // selection to keep across quantized models
   size_t selected_ = 0;
   int bits_ = 8;
   float amax_ = 0;
