@@ -174,7 +174,9 @@ void QatTwoEpochs(const char* name, double max_gap) {
               f->accuracy, ptq->accuracy, qat->accuracy, static_cast<long long>(qat->samples));
   EXPECT_EQ(qat->samples, 10000);
   EXPECT_GE(qat->accuracy, ptq->accuracy + 0.0025);
-  if (max_gap > 0) EXPECT_LE(f->accuracy - qat->accuracy, max_gap);
+  if (max_gap > 0) {
+    EXPECT_LE(f->accuracy - qat->accuracy, max_gap);
+  }
 }
 
 TEST(WorkflowResultsLong, CnnW4A4LsqTwoEpochs) { QatTwoEpochs("cnn", 0.0175); }
