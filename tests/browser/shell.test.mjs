@@ -425,6 +425,15 @@ test('Model panel: built-in models and a dropped ONNX file show their layers; a 
   await clickItem(page, 'mlp');
   m = (await state(page)).model;
   assert.equal(m.demo, 'mlp');
+  assert.equal(m.selected, 'demo:mlp');
+  // A model loaded through the JS API selects its button too.
+  await page.evaluate(() => window.qplay.loadBuiltinModel('cnn'));
+  await waitFrames(page, 2);
+  assert.equal((await state(page)).model.selected, 'trained:cnn');
+  await page.evaluate(() => window.qplay.loadDemo('mlp', 3));
+  await waitFrames(page, 2);
+  m = (await state(page)).model;
+  assert.equal(m.selected, 'demo:mlp');
   assert.equal(m.ops.filter((o) => o === 'Gemm').length, 3);
   assert.equal(m.ops.includes('Conv'), false);
   // A model from the ONNX conformance suite (one Relu node), dropped on the page.
@@ -433,6 +442,7 @@ test('Model panel: built-in models and a dropped ONNX file show their layers; a 
   await page.waitForFunction(() => window.qplay.state().model.name === 'test_relu.onnx', null, { timeout: 20000 });
   m = (await state(page)).model;
   assert.deepEqual(m.ops, ['Relu']);
+  assert.equal(m.selected, '', 'a dropped file selects no built-in button');
   assert.equal(m.params, 0);
   // Garbage with an .onnx name: an error naming the file, and the Relu model stays loaded.
   await dropFile(page, 'garbage.onnx', new Uint8Array([8, 7, 0xff, 0xff, 0xff, 1, 2, 3]));

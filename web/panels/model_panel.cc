@@ -83,6 +83,7 @@ Status ModelPanel::LoadDemo(DemoModel m) {
   QP_RETURN_IF_ERROR(session_.LoadDemoModel(m, static_cast<uint64_t>(seed_)));
   QP_RETURN_IF_ERROR(Describe());
   trained_selected_.clear();
+  demo_selected_ = true;
   load_ms_ = NowMs() - start;
   return Status::Ok();
 }
@@ -169,6 +170,7 @@ Status ModelPanel::LoadFile(const std::string& name, const std::string& bytes) {
   QP_RETURN_IF_ERROR(session_.LoadModel(bytes.data(), bytes.size(), name));
   QP_RETURN_IF_ERROR(Describe());
   trained_selected_.clear();
+  demo_selected_ = false;
   load_ms_ = NowMs() - start;
   return Status::Ok();
 }
@@ -191,7 +193,7 @@ void ModelPanel::Draw(FrameContext& ctx) {
   ImGui::SameLine();
   for (size_t i = 0; i < demos.size(); ++i) {
     if (i > 0) ImGui::SameLine();
-    const bool selected = trained_selected_.empty() && demo_index_ == static_cast<int>(i);
+    const bool selected = trained_selected_.empty() && demo_selected_ && demo_index_ == static_cast<int>(i);
     if (ImGui::RadioButton(DemoModelName(demos[i]), selected)) {
       demo_index_ = static_cast<int>(i);
       const Status st = LoadDemo(demos[i]);
@@ -202,8 +204,24 @@ void ModelPanel::Draw(FrameContext& ctx) {
   if (ImGui::Button("Open .onnx...")) OpenFilePicker(".onnx");
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Or drop an .onnx file anywhere on the page.");
 
-  // The model may have changed elsewhere (the JS API, training): describe it again.
+  // The model may have changed elsewhere (the JS API, training): describe it again, and select the
+  // radio button of a built-in loaded by name ("cnn.onnx" for a trained one, as page_state.js
+  // names them) or of a demo architecture; none for anything else.
   if (session_.has_model() && described_generation_ != session_.model_generation()) {
+    const std::string& name = session_.model_name();
+    if (std::find(trained_.begin(), trained_.end(), name.size() > 5 ? name.substr(0, name.size() - 5) : "") !=
+            trained_.end() &&
+        name.compare(name.size() - 5, 5, ".onnx") == 0) {
+      trained_selected_ = name.substr(0, name.size() - 5);
+    } else {
+      trained_selected_.clear();
+      demo_selected_ = false;
+      for (size_t i = 0; i < demos.size(); ++i) {
+        if (name != DemoModelName(demos[i])) continue;
+        demo_index_ = static_cast<int>(i);
+        demo_selected_ = true;
+      }
+    }
     const Status st = Describe();
     if (!st.ok() && ctx.report_error) ctx.report_error(st, "describe model");
   }
@@ -297,6 +315,10 @@ void ModelPanel::WriteState(JsonWriter& j) const {
   j.Field("name", session_.model_name());
   j.Field("demo", DemoModelName(AllDemoModels()[static_cast<size_t>(demo_index_)]));
   j.Field("trained", trained_selected_);
+  // The radio button shown as selected: "trained:<name>", "demo:<name>", or "" (a file).
+  j.Field("selected", !trained_selected_.empty() ? "trained:" + trained_selected_
+                      : demo_selected_ ? std::string("demo:") + DemoModelName(AllDemoModels()[static_cast<size_t>(demo_index_)])
+                                       : std::string());
   j.Key("builtin").BeginArray();
   for (const std::string& name : trained_) j.Value(name);
   j.EndArray();

@@ -47,7 +47,8 @@ class ModelPanel : public Panel {
   Session& session_;
   uint64_t described_generation_ = 0;  // the model generation info_ describes
   std::optional<ModelInfo> info_;
-  int demo_index_ = 1;  // cnn
+  int demo_index_ = 1;  // cnn: the architecture the demo buttons load (and the seed applies to)
+  bool demo_selected_ = false;  // a demo architecture is the loaded model
   // Trained built-in models (models/*.onnx embedded at /models), names without ".onnx"; the
   // selected one ("" when an untrained architecture or a dropped file is loaded).
   std::vector<std::string> trained_;
