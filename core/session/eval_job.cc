@@ -35,7 +35,7 @@ Result<EvalJob> EvalJob::Start(const Session& session, DataRole role, EvalTarget
   job.run_ = run;
   job.generation_ = session.model_generation();
   job.total_ = max_samples > 0 ? std::min(max_samples, ds->size()) : ds->size();
-  job.chunk_ = chunk;
+  job.chunk_ = session.FittingBatch(chunk);  // within the session's memory budget
   return job;
 }
 

@@ -25,6 +25,49 @@ Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 
+namespace {
+
+// Every graph input and intermediate value for one sample (unknown dims, i.e. the batch, as 1),
+// saturating at 2^62.
+int64_t ActivationBytesPerSample(const Graph& g) {
+  constexpr int64_t kCap = int64_t{1} << 62;
+  int64_t total = 0;
+  auto add = [&](const ValueInfo& v) {
+    if (!v.has_shape) return;
+    int64_t n = static_cast<int64_t>(DTypeSize(v.dtype));
+    for (int64_t d : v.shape) {
+      const int64_t k = d > 0 ? d : 1;
+      n = n > kCap / k ? kCap : n * k;
+    }
+    total = total > kCap - n ? kCap : total + n;
+  };
+  for (const ValueInfo& v : g.inputs) add(v);
+  for (const auto& [name, v] : g.value_info) add(v);
+  return total;
+}
+
+}  // namespace
+
+int64_t Session::activation_bytes_per_sample() const { return activation_bytes_per_sample_; }
+
+Status Session::CheckBatchFits(const char* what, int64_t batch, int copies) const {
+  const int64_t per = activation_bytes_per_sample_ * std::max(1, copies);
+  if (batch < 1 || per <= 0) return Status::Ok();
+  if (batch <= work_budget_bytes_ / per) return Status::Ok();
+  const double mib = 1024.0 * 1024.0;
+  return ResourceExhausted(what, ": a batch of ", batch, " needs about ",
+                           static_cast<int64_t>(static_cast<double>(per) * static_cast<double>(batch) / mib),
+                           " MiB for the model's intermediate values (", per / 1024, " KiB per sample",
+                           copies > 1 ? ", values and gradients" : "", "), more than the budget of ",
+                           work_budget_bytes_ / (1024 * 1024), " MiB; the largest batch that fits is ",
+                           std::max<int64_t>(0, work_budget_bytes_ / per));
+}
+
+int64_t Session::FittingBatch(int64_t wanted) const {
+  if (activation_bytes_per_sample_ <= 0) return std::max<int64_t>(1, wanted);
+  return std::max<int64_t>(1, std::min(wanted, work_budget_bytes_ / activation_bytes_per_sample_));
+}
+
 Status Session::Install(Graph graph, const std::string& name) {
   auto unfolded = std::make_shared<const Graph>(graph);
   QP_ASSIGN_OR_RETURN(Executor exec, Executor::Create(std::move(graph)));
@@ -32,6 +75,7 @@ Status Session::Install(Graph graph, const std::string& name) {
     return InvalidArgument("model '", name, "' has no run-time input; a model needs at least one");
   executor_ = std::make_unique<Executor>(std::move(exec));
   unfolded_ = std::move(unfolded);
+  activation_bytes_per_sample_ = ActivationBytesPerSample(executor_->graph());
   int8_plans_.clear();
   model_name_ = name;
   ++model_generation_;
@@ -168,6 +212,7 @@ Result<std::vector<Tensor>> Session::Run(const Tensor& input, const RunOptions& 
   if (graph().inputs.size() != 1)
     return InvalidArgument("run: the model has ", graph().inputs.size(),
                            " inputs; this call feeds exactly one");
+  QP_RETURN_IF_ERROR(CheckBatchFits("run", input.rank() > 0 ? input.dim(0) : 1));
   if (run.int8) {
     QP_ASSIGN_OR_RETURN(const int8::Int8Executor* plan, Int8Plan(run));
     return plan->Run(std::vector<Tensor>{input});
@@ -181,6 +226,7 @@ Result<EvalSummary> Session::Evaluate(DataRole role, int64_t max_samples, int64_
   const data::Dataset* ds = dataset(role);
   if (!ds) return FailedPrecondition("evaluate: no ", DataRoleName(role), " data is loaded");
   if (batch < 1) return InvalidArgument("evaluate: batch ", batch, " must be >= 1");
+  batch = FittingBatch(batch);  // the same accuracy in more, smaller batches
   const int64_t n = max_samples > 0 ? std::min(max_samples, ds->size()) : ds->size();
   EvalSummary s;
   double loss_sum = 0;
@@ -202,6 +248,7 @@ Status Session::StartTraining(const train::TrainerOptions& options) {
   if (!has_model()) return FailedPrecondition("train: no model is loaded");
   const data::Dataset* ds = dataset(DataRole::kTrain);
   if (!ds) return FailedPrecondition("train: no train data is loaded");
+  QP_RETURN_IF_ERROR(CheckBatchFits("train", options.batch_size, 3));
   QP_ASSIGN_OR_RETURN(std::unique_ptr<train::Trainer> t, train::Trainer::Create(graph(), ds, options));
   trainer_ = std::move(t);
   return Status::Ok();

@@ -102,6 +102,23 @@ class Session {
   // The int8 plan of the current model for a backend (prepared on first use, then cached).
   Result<const int8::Int8Executor*> Int8Plan(const RunOptions& run) const;
 
+  // ---- memory guard ------------------------------------------------------------------------------
+  // Work that scales with a batch is checked against a budget before it allocates, so a batch
+  // too large for the model (or the 2 GiB wasm heap) is a ResourceExhausted error naming the batch,
+  // the estimate and the budget instead of a failed allocation that would end the page. The
+  // estimate is every intermediate value of the model for one sample (shape inference, the batch
+  // dim as 1) times the batch: an upper bound of what one run holds at once. Training keeps every
+  // value and its gradient, so it counts three copies. Evaluations pick a batch that fits.
+  static constexpr int64_t kDefaultWorkBudgetBytes = int64_t{768} << 20;
+  void set_work_budget_bytes(int64_t bytes) { work_budget_bytes_ = bytes; }
+  int64_t work_budget_bytes() const { return work_budget_bytes_; }
+  // 0 without a model.
+  int64_t activation_bytes_per_sample() const;
+  // ResourceExhausted when `copies` x batch x activation_bytes_per_sample() exceeds the budget.
+  Status CheckBatchFits(const char* what, int64_t batch, int copies = 1) const;
+  // The largest batch <= `wanted` that fits (>= 1).
+  int64_t FittingBatch(int64_t wanted) const;
+
   // ---- training (one minibatch per call) ------------------------------------------------------
   // Trains a copy of the current graph on the train dataset.
   Status StartTraining(const train::TrainerOptions& options);
@@ -194,6 +211,8 @@ class Session {
 
   SessionOptions options_;
   std::string model_name_;
+  int64_t work_budget_bytes_ = kDefaultWorkBudgetBytes;
+  int64_t activation_bytes_per_sample_ = 0;  // computed at Install
   uint64_t model_generation_ = 0;
   uint64_t quantized_generation_ = 0;
   std::unique_ptr<Executor> executor_;

@@ -69,6 +69,7 @@ Status Session::StartCalibration(const workflows::CalibrationOptions& options) {
   if (!quant_plan()) return FailedPrecondition("calibration: set a quantization config first");
   const data::Dataset* ds = dataset(DataRole::kCalibration);
   if (!ds) return FailedPrecondition("calibration: no calibration data is loaded");
+  QP_RETURN_IF_ERROR(CheckBatchFits("calibration", options.batch_size));
   QP_ASSIGN_OR_RETURN(std::unique_ptr<workflows::Calibrator> c,
                       workflows::Calibrator::Create(*quant_->plan, ds, options));
   quant_->calibrator = std::move(c);
@@ -131,6 +132,7 @@ Status Session::StartQat(const workflows::QatOptions& options) {
   if (!quantized_model()) return FailedPrecondition("QAT: quantize (calibrate) the model first");
   const data::Dataset* ds = dataset(DataRole::kTrain);
   if (!ds) return FailedPrecondition("QAT: no train data is loaded");
+  QP_RETURN_IF_ERROR(CheckBatchFits("QAT", options.batch_size, 3));
   QP_ASSIGN_OR_RETURN(std::unique_ptr<workflows::QatTrainer> t,
                       workflows::QatTrainer::Create(*quant_->model, ds, options));
   quant_->qat = std::move(t);
@@ -252,6 +254,7 @@ Result<double> Session::QuantizedPrepStep() {
 
 Result<std::vector<Tensor>> Session::RunQuantized(workflows::ExecMode mode, const Tensor& input,
                                                   const RunOptions& run) const {
+  QP_RETURN_IF_ERROR(CheckBatchFits("quantized run", input.rank() > 0 ? input.dim(0) : 1));
   QP_ASSIGN_OR_RETURN(const workflows::QuantizedRunner* r, Runner(run));
   return r->Run(mode, input);
 }
@@ -263,7 +266,7 @@ Result<EvalSummary> Session::EvaluateQuantized(workflows::ExecMode mode, DataRol
   const data::Dataset* ds = dataset(role);
   if (!ds) return FailedPrecondition("evaluate: no ", DataRoleName(role), " data is loaded");
   QP_ASSIGN_OR_RETURN(workflows::AccuracyResult a,
-                      workflows::EvaluateAccuracy(*r, mode, *ds, max_samples, batch));
+                      workflows::EvaluateAccuracy(*r, mode, *ds, max_samples, FittingBatch(batch)));
   EvalSummary s;
   s.samples = a.samples;
   s.correct = a.correct;

@@ -26,7 +26,7 @@ function declaredMembers() {
   return names;
 }
 
-test('window.qplay carries the JS API on the page session; run() matches ORT on the exported model', async () => {
+test('window.qplay carries the JS API on the page session; run() matches ORT on the exported model; bad calls and oversized batches leave the session usable', async () => {
   const { page, errors } = await openApp(env);
   const keys = await page.evaluate(() => window.qplayReady.then((q) => q === window.qplay && Object.keys(window.qplay.api)));
   assert.ok(keys, 'window.qplayReady resolves with window.qplay');
@@ -67,6 +67,17 @@ test('window.qplay carries the JS API on the page session; run() matches ORT on 
   assert.deepEqual(again, y);
   const thrown = await page.evaluate(() => { try { window.qplay.run(new Float32Array(5)); return null; } catch (e) { return e.message; } });
   assert.match(thrown, /5 input values are not a whole number of samples of 784/);
+  // A batch whose intermediate values would not fit the wasm heap: refused before it allocates
+  // (an allocation failure would abort the module), naming the batch and what fits; the page and
+  // the session go on.
+  const huge = await page.evaluate(() => {
+    window.qplay.loadBuiltinModel('cnn');
+    try { window.qplay.run(new Float32Array(20000 * 784)); return null; } catch (e) { return e.message; }
+  });
+  assert.match(huge ?? '', /ResourceExhausted: run: a batch of 20000 needs about \d+ MiB .* the largest batch that fits is \d+/);
+  assert.equal((await page.evaluate(() => Array.from(window.qplay.run(new Float32Array(2 * 784))))).length, 20);
+  await waitFrames(page, 3);
+  assert.equal((await state(page)).model.name, 'cnn.onnx');
   assert.deepEqual(errors, []);
   await page.context().close();
 });

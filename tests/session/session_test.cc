@@ -155,6 +155,74 @@ TEST(Session, EvaluateCountsTopOneAgainstManualArgmax) {
   EXPECT_EQ(s.Evaluate(DataRole::kCalibration).status().code(), StatusCode::kFailedPrecondition);
 }
 
+// The memory guard: the per-sample estimate is the sum of the MLP's values counted by hand; a run,
+// calibration, QAT or training batch over the budget is a ResourceExhausted error naming the
+// batch and the largest batch that fits, and the session keeps working; an evaluation picks a
+// batch that fits and counts exactly what the unconstrained one does.
+TEST(Session, BatchesOverTheMemoryBudgetAreRefusedOrSplit) {
+  SCOPED_TRACE(qp::testing::SeedTrace());
+  Session s;
+  ASSERT_TRUE(s.LoadDemoModel(DemoModel::kMlp, 4).ok());
+  // Input [N,1,28,28] (the demo MLP flattens), then per layer: Gemm output and (for the first two)
+  // Relu output; the Flatten output has 784 values.
+  const int64_t values = 784;  // the input
+  int64_t expect = 0;
+  for (const auto& [name, v] : s.graph().value_info) {
+    int64_t n = 1;
+    for (int64_t d : v.shape) n *= d > 0 ? d : 1;
+    expect += n;
+  }
+  expect = (expect + values) * 4;
+  EXPECT_EQ(s.activation_bytes_per_sample(), expect);
+  EXPECT_GT(expect, 4 * (784 + 784 + 10));  // at least input, flatten and logits
+
+  const int64_t n = 40;
+  const std::vector<float> x = RandomImages(n, 5);
+  std::vector<int64_t> labels(n);
+  for (int64_t i = 0; i < n; ++i) labels[i] = i % 10;
+  for (DataRole r : {DataRole::kTest, DataRole::kCalibration, DataRole::kTrain})
+    ASSERT_TRUE(s.SetData(r, MakeData(x, labels)).ok());
+  Result<EvalSummary> full = s.Evaluate(DataRole::kTest, -1, 64);
+  ASSERT_TRUE(full.ok());
+
+  s.set_work_budget_bytes(10 * expect);  // 10 samples fit
+  EXPECT_EQ(s.FittingBatch(64), 10);
+  Result<std::vector<Tensor>> big = s.RunFloat(x.data(), x.size());
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(big.status().message().find("a batch of 40"), std::string::npos) << big.status().message();
+  EXPECT_NE(big.status().message().find("the largest batch that fits is 10"), std::string::npos) << big.status().message();
+  EXPECT_TRUE(s.RunFloat(x.data(), 10 * 784).ok()) << "10 samples fit";
+  Result<EvalSummary> split = s.Evaluate(DataRole::kTest, -1, 64);
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  EXPECT_EQ(split->correct, full->correct);
+  EXPECT_EQ(split->samples, n);
+  workflows::CalibrationOptions co;
+  co.batch_size = 32;
+  ASSERT_TRUE(s.SetQuantPreset("int8").ok());
+  EXPECT_EQ(s.StartCalibration(co).code(), StatusCode::kResourceExhausted);
+  co.batch_size = 8;
+  ASSERT_TRUE(s.StartCalibration(co).ok());
+  while (s.calibrating()) {
+    Result<double> p = s.CalibrateStep();
+    ASSERT_TRUE(p.ok());
+    if (*p >= 1.0) break;
+  }
+  ASSERT_TRUE(s.Quantize().ok());
+  workflows::QatOptions qo;
+  qo.batch_size = 4;  // 3 copies x 4 > 10
+  Status q = s.StartQat(qo);
+  EXPECT_EQ(q.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(q.message().find("values and gradients"), std::string::npos) << q.message();
+  qo.batch_size = 3;
+  EXPECT_TRUE(s.StartQat(qo).ok());
+  train::TrainerOptions to;
+  to.batch_size = 16;
+  EXPECT_EQ(s.StartTraining(to).code(), StatusCode::kResourceExhausted);
+  Tensor in(DType::kFloat32, {20, 1, 28, 28});
+  EXPECT_EQ(s.RunQuantized(workflows::ExecMode::kInt8, in).status().code(), StatusCode::kResourceExhausted);
+}
+
 TEST(Session, TrainingStepsThenCommitChangesTheModel) {
   Session s;
   ASSERT_TRUE(s.LoadDemoModel(DemoModel::kMlp, 6).ok());
