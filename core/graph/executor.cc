@@ -690,6 +690,22 @@ Status InferShapes(Graph* g, int64_t max_elements) {
   return Status::Ok();
 }
 
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  constexpr int64_t kCap = int64_t{1} << 62;
+  return a > kCap - b ? kCap : a + b;
+}
+
+int64_t ValueBytesPerSample(const ValueInfo& v) {
+  constexpr int64_t kCap = int64_t{1} << 62;
+  if (!v.has_shape) return 0;
+  int64_t n = static_cast<int64_t>(DTypeSize(v.dtype));
+  for (int64_t d : v.shape) {
+    const int64_t k = d > 0 ? d : 1;
+    n = n > kCap / k ? kCap : n * k;
+  }
+  return n;
+}
+
 Result<Executor> Executor::Create(Graph g, const ExecutorOptions& options) {
   QP_RETURN_IF_ERROR(ValidateGraph(g, options.limits));
   if (g.opset < kMinOpset || g.opset > kMaxOpset)
@@ -712,6 +728,25 @@ Result<Executor> Executor::Create(Graph g, const ExecutorOptions& options) {
   e.release_.assign(e.order_.size(), {});
   for (const auto& [name, step] : last_use)
     if (!keep.count(name)) e.release_[step].push_back(name);
+  // Peak of the values a run holds at once, for one sample (unknown dims as 1): the inputs (the
+  // caller keeps them) plus each step's outputs, less what the liveness above releases.
+  {
+    int64_t live = 0, peak = 0;
+    for (const ValueInfo& v : g.inputs) live = SaturatingAdd(live, ValueBytesPerSample(v));
+    peak = live;
+    std::set<std::string> inputs;
+    for (const ValueInfo& v : g.inputs) inputs.insert(v.name);
+    for (size_t step = 0; step < e.order_.size(); ++step) {
+      for (const std::string& out : g.nodes[e.order_[step]].outputs)
+        if (const ValueInfo* v = out.empty() ? nullptr : g.FindValueInfo(out)) live = SaturatingAdd(live, ValueBytesPerSample(*v));
+      peak = std::max(peak, live);
+      for (const std::string& name : e.release_[step]) {
+        if (inputs.count(name)) continue;
+        if (const ValueInfo* v = g.FindValueInfo(name)) live -= ValueBytesPerSample(*v);
+      }
+    }
+    e.peak_bytes_per_sample_ = peak;
+  }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     if (n.op_type != "Gemm" || !n.has_input(1)) continue;

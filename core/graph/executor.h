@@ -34,6 +34,11 @@ Result<int> FoldConstants(Graph* g, int64_t max_elements = int64_t{1} << 24);
 // whose known dims (unknown ones counted as 1) exceed max_elements are an error.
 Status InferShapes(Graph* g, int64_t max_elements = GraphLimits().max_tensor_elements);
 
+// Bytes of a value for one sample: its ValueInfo shape with unknown dims (the batch) as 1; 0 for
+// an unknown rank. Saturates at 2^62, as SaturatingAdd does.
+int64_t ValueBytesPerSample(const ValueInfo& v);
+int64_t SaturatingAdd(int64_t a, int64_t b);
+
 // Wall time of one executed node (Executor::RunProfiled), in execution order.
 struct NodeTime {
   std::string node;  // node name
@@ -62,6 +67,9 @@ class Executor {
 
   const Graph& graph() const { return graph_; }
   int folded_nodes() const { return folded_; }
+  // The most bytes of values a run holds at once per sample (inputs, and node outputs until their
+  // last reader; kernel scratch not included): a run of batch N needs about N times this.
+  int64_t peak_bytes_per_sample() const { return peak_bytes_per_sample_; }
 
  private:
   Executor() = default;
@@ -73,6 +81,7 @@ class Executor {
   // Per step in order_: values whose last use is this step (freed after it runs).
   std::vector<std::vector<std::string>> release_;
   int folded_ = 0;
+  int64_t peak_bytes_per_sample_ = 0;
   // Gemm nodes (by index into graph_.nodes) with transB = 1 and a constant B: B transposed once at
   // preparation, so each run streams B row-major (same products, same summation order).
   std::map<size_t, Tensor> gemm_bt_;

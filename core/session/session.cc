@@ -27,45 +27,37 @@ Session& Session::operator=(Session&&) noexcept = default;
 
 namespace {
 
-// Every graph input and intermediate value for one sample (unknown dims, i.e. the batch, as 1),
-// saturating at 2^62.
-int64_t ActivationBytesPerSample(const Graph& g) {
-  constexpr int64_t kCap = int64_t{1} << 62;
+// Every graph input and intermediate value for one sample: what training keeps (each value is
+// recorded for the backward pass).
+int64_t AllValueBytesPerSample(const Graph& g) {
   int64_t total = 0;
-  auto add = [&](const ValueInfo& v) {
-    if (!v.has_shape) return;
-    int64_t n = static_cast<int64_t>(DTypeSize(v.dtype));
-    for (int64_t d : v.shape) {
-      const int64_t k = d > 0 ? d : 1;
-      n = n > kCap / k ? kCap : n * k;
-    }
-    total = total > kCap - n ? kCap : total + n;
-  };
-  for (const ValueInfo& v : g.inputs) add(v);
-  for (const auto& [name, v] : g.value_info) add(v);
+  for (const ValueInfo& v : g.inputs) total = SaturatingAdd(total, ValueBytesPerSample(v));
+  for (const auto& [name, v] : g.value_info) total = SaturatingAdd(total, ValueBytesPerSample(v));
   return total;
 }
 
 }  // namespace
 
-int64_t Session::activation_bytes_per_sample() const { return activation_bytes_per_sample_; }
+int64_t Session::activation_bytes_per_sample(bool training) const {
+  return training ? training_bytes_per_sample_ : run_bytes_per_sample_;
+}
 
-Status Session::CheckBatchFits(const char* what, int64_t batch, int copies) const {
-  const int64_t per = activation_bytes_per_sample_ * std::max(1, copies);
+Status Session::CheckBatchFits(const char* what, int64_t batch, bool training) const {
+  const int64_t per = activation_bytes_per_sample(training);
   if (batch < 1 || per <= 0) return Status::Ok();
   if (batch <= work_budget_bytes_ / per) return Status::Ok();
   const double mib = 1024.0 * 1024.0;
   return ResourceExhausted(what, ": a batch of ", batch, " needs about ",
                            static_cast<int64_t>(static_cast<double>(per) * static_cast<double>(batch) / mib),
-                           " MiB for the model's intermediate values (", per / 1024, " KiB per sample",
-                           copies > 1 ? ", values and gradients" : "", "), more than the budget of ",
-                           work_budget_bytes_ / (1024 * 1024), " MiB; the largest batch that fits is ",
-                           std::max<int64_t>(0, work_budget_bytes_ / per));
+                           " MiB for the model's values (", per / 1024, " KiB per sample",
+                           training ? ", every value and its gradient kept for the backward pass" : "",
+                           "), more than the budget of ", work_budget_bytes_ / (1024 * 1024),
+                           " MiB; the largest batch that fits is ", work_budget_bytes_ / per);
 }
 
 int64_t Session::FittingBatch(int64_t wanted) const {
-  if (activation_bytes_per_sample_ <= 0) return std::max<int64_t>(1, wanted);
-  return std::max<int64_t>(1, std::min(wanted, work_budget_bytes_ / activation_bytes_per_sample_));
+  if (run_bytes_per_sample_ <= 0) return std::max<int64_t>(1, wanted);
+  return std::max<int64_t>(1, std::min(wanted, work_budget_bytes_ / run_bytes_per_sample_));
 }
 
 Status Session::Install(Graph graph, const std::string& name) {
@@ -75,7 +67,9 @@ Status Session::Install(Graph graph, const std::string& name) {
     return InvalidArgument("model '", name, "' has no run-time input; a model needs at least one");
   executor_ = std::make_unique<Executor>(std::move(exec));
   unfolded_ = std::move(unfolded);
-  activation_bytes_per_sample_ = ActivationBytesPerSample(executor_->graph());
+  run_bytes_per_sample_ = executor_->peak_bytes_per_sample();
+  training_bytes_per_sample_ = SaturatingAdd(AllValueBytesPerSample(executor_->graph()),
+                                             2 * AllValueBytesPerSample(executor_->graph()));
   int8_plans_.clear();
   model_name_ = name;
   ++model_generation_;
@@ -248,7 +242,7 @@ Status Session::StartTraining(const train::TrainerOptions& options) {
   if (!has_model()) return FailedPrecondition("train: no model is loaded");
   const data::Dataset* ds = dataset(DataRole::kTrain);
   if (!ds) return FailedPrecondition("train: no train data is loaded");
-  QP_RETURN_IF_ERROR(CheckBatchFits("train", options.batch_size, 3));
+  QP_RETURN_IF_ERROR(CheckBatchFits("train", options.batch_size, /*training=*/true));
   QP_ASSIGN_OR_RETURN(std::unique_ptr<train::Trainer> t, train::Trainer::Create(graph(), ds, options));
   trainer_ = std::move(t);
   return Status::Ok();

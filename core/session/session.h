@@ -105,18 +105,20 @@ class Session {
   // ---- memory guard ------------------------------------------------------------------------------
   // Work that scales with a batch is checked against a budget before it allocates, so a batch
   // too large for the model (or the 2 GiB wasm heap) is a ResourceExhausted error naming the batch,
-  // the estimate and the budget instead of a failed allocation that would end the page. The
-  // estimate is every intermediate value of the model for one sample (shape inference, the batch
-  // dim as 1) times the batch: an upper bound of what one run holds at once. Training keeps every
-  // value and its gradient, so it counts three copies. Evaluations pick a batch that fits.
-  static constexpr int64_t kDefaultWorkBudgetBytes = int64_t{768} << 20;
+  // the estimate and the budget instead of a failed allocation that would end the page. A run's
+  // estimate is the executor's peak of live values per sample (Executor::peak_bytes_per_sample)
+  // times the batch; training keeps every value for the backward pass plus gradients and optimizer
+  // scratch, counted as three times all values. Evaluations pick a batch that fits. The budget is
+  // 768 MiB in wasm32 (2 GiB heap) and 8 GiB natively.
+  static constexpr int64_t kDefaultWorkBudgetBytes =
+      sizeof(void*) == 4 ? (int64_t{768} << 20) : (int64_t{8} << 30);
   void set_work_budget_bytes(int64_t bytes) { work_budget_bytes_ = bytes; }
   int64_t work_budget_bytes() const { return work_budget_bytes_; }
-  // 0 without a model.
-  int64_t activation_bytes_per_sample() const;
-  // ResourceExhausted when `copies` x batch x activation_bytes_per_sample() exceeds the budget.
-  Status CheckBatchFits(const char* what, int64_t batch, int copies = 1) const;
-  // The largest batch <= `wanted` that fits (>= 1).
+  // Per-sample estimate of a run, or of a training step; 0 without a model.
+  int64_t activation_bytes_per_sample(bool training = false) const;
+  // ResourceExhausted when batch x activation_bytes_per_sample(training) exceeds the budget.
+  Status CheckBatchFits(const char* what, int64_t batch, bool training = false) const;
+  // The largest run batch <= `wanted` that fits (>= 1).
   int64_t FittingBatch(int64_t wanted) const;
 
   // ---- training (one minibatch per call) ------------------------------------------------------
@@ -212,7 +214,8 @@ class Session {
   SessionOptions options_;
   std::string model_name_;
   int64_t work_budget_bytes_ = kDefaultWorkBudgetBytes;
-  int64_t activation_bytes_per_sample_ = 0;  // computed at Install
+  int64_t run_bytes_per_sample_ = 0;       // computed at Install
+  int64_t training_bytes_per_sample_ = 0;
   uint64_t model_generation_ = 0;
   uint64_t quantized_generation_ = 0;
   std::unique_ptr<Executor> executor_;

@@ -132,7 +132,7 @@ Status Session::StartQat(const workflows::QatOptions& options) {
   if (!quantized_model()) return FailedPrecondition("QAT: quantize (calibrate) the model first");
   const data::Dataset* ds = dataset(DataRole::kTrain);
   if (!ds) return FailedPrecondition("QAT: no train data is loaded");
-  QP_RETURN_IF_ERROR(CheckBatchFits("QAT", options.batch_size, 3));
+  QP_RETURN_IF_ERROR(CheckBatchFits("QAT", options.batch_size, /*training=*/true));
   QP_ASSIGN_OR_RETURN(std::unique_ptr<workflows::QatTrainer> t,
                       workflows::QatTrainer::Create(*quant_->model, ds, options));
   quant_->qat = std::move(t);
