@@ -68,8 +68,8 @@ Status Session::Install(Graph graph, const std::string& name) {
   executor_ = std::make_unique<Executor>(std::move(exec));
   unfolded_ = std::move(unfolded);
   run_bytes_per_sample_ = executor_->peak_bytes_per_sample();
-  training_bytes_per_sample_ = SaturatingAdd(AllValueBytesPerSample(executor_->graph()),
-                                             2 * AllValueBytesPerSample(executor_->graph()));
+  const int64_t all = AllValueBytesPerSample(executor_->graph());
+  training_bytes_per_sample_ = SaturatingAdd(all, SaturatingAdd(all, all));
   int8_plans_.clear();
   model_name_ = name;
   ++model_generation_;

@@ -12,21 +12,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startEnv, openApp, state, waitFrames, clickItem, screenshot, sampleFrames, assertFrameBudget } from './harness.mjs';
+  startEnv, openApp, state, waitFrames, clickItem, screenshot, sampleFrames, assertFrameBudget,
+  until } from './harness.mjs';
 
 let env;
 before(async () => { env = await startEnv(); });
 after(async () => { await env?.close(); });
-
-async function until(page, pred, what, ms = 240000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const s = await state(page);
-    if (pred(s)) return s;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await page.waitForTimeout(200);
-  }
-}
 
 // Drags from (x0, y) to (x1, y) in small moves, a frame between each (ImGui reads one mouse
 // position per frame).

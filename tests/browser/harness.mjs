@@ -149,6 +149,18 @@ export async function waitHash(page, re) {
   return page.evaluate(() => location.hash);
 }
 
+// Polls state() every 200 ms until pred(s) holds; returns that state. `detail(s)` adds to the
+// timeout message.
+export async function until(page, pred, what, { timeoutMs = 240000, detail = () => '' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await state(page);
+    if (pred(s)) return s;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what} ${detail(s)}`);
+    await page.waitForTimeout(200);
+  }
+}
+
 // Samples the app's own per-frame work (state().recentUiMs: UI + stepped work, not SwiftShader's
 // rasterisation) of every frame while long work runs: polls state() every 250 ms until done(s)
 // (the app keeps the last 120 frames, far more than one poll's worth). phase(s) labels the frames

@@ -5,21 +5,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startEnv, openApp, state, waitFrames, clickItem, screenshot, sampleFrames, assertFrameBudget } from './harness.mjs';
+  startEnv, openApp, state, waitFrames, clickItem, screenshot, sampleFrames, assertFrameBudget,
+  until as untilState } from './harness.mjs';
 
 let env;
 before(async () => { env = await startEnv(); });
 after(async () => { await env?.close(); });
 
-async function until(page, pred, what, ms = 180000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const s = await state(page);
-    if (pred(s)) return s;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}: ${JSON.stringify({ q: s.quantize, t: s.qat })}`);
-    await page.waitForTimeout(200);
-  }
-}
+// Waits on the page state; a timeout shows the Quantize and QAT states.
+const until = (page, pred, what) =>
+  untilState(page, pred, what, { timeoutMs: 180000, detail: (s) => JSON.stringify({ q: s.quantize, t: s.qat }) });
 
 test('QAT: 20 steps through Play/Step grow the loss history; Finish keeps a quantized model', async () => {
   const { page, context, errors } = await openApp(env);

@@ -2,6 +2,7 @@
 #include "web/panels/range_panel.h"
 
 #include <algorithm>
+#include <tuple>
 #include <cmath>
 #include <cstdio>
 
@@ -237,15 +238,25 @@ void RangePanel::Draw(FrameContext& ctx) {
   ImGui::EndChild();
 }
 
-void RangePanel::DrawHeatmap(FrameContext& ctx, const std::string& scope) {
-  (void)ctx;
-  auto value = [&](const workflows::SweepRow& r) { return show_sqnr_ ? r.output_sqnr : r.accuracy; };
+double RangePanel::Shown(const workflows::SweepRow& r) const {
+  return show_sqnr_ ? r.output_sqnr : r.accuracy;
+}
+
+std::pair<double, double> RangePanel::ShownRange(const std::string& scope) const {
   double lo = INFINITY, hi = -INFINITY;
   for (const workflows::SweepRow& r : rows_)
-    if (r.scope == scope && r.error.empty() && std::isfinite(value(r))) {
-      lo = std::min(lo, value(r));
-      hi = std::max(hi, value(r));
+    if (r.scope == scope && r.error.empty() && std::isfinite(Shown(r))) {
+      lo = std::min(lo, Shown(r));
+      hi = std::max(hi, Shown(r));
     }
+  return {lo, hi};
+}
+
+void RangePanel::DrawHeatmap(FrameContext& ctx, const std::string& scope) {
+  (void)ctx;
+  auto value = [&](const workflows::SweepRow& r) { return Shown(r); };
+  double lo = 0, hi = 0;
+  std::tie(lo, hi) = ShownRange(scope);
   const int cols = 1 + static_cast<int>(run_calibrators_.size());
   const ImGuiTableFlags flags = ImGuiTableFlags_BordersInner | ImGuiTableFlags_BordersOuter | ImGuiTableFlags_SizingStretchSame;
   if (!ImGui::BeginTable("heat", cols, flags)) return;
@@ -299,14 +310,10 @@ void RangePanel::DrawCurves(FrameContext& ctx, const std::string& scope, float h
   const float axis_w = ImGui::CalcTextSize("100.0%").x + 6.0f * dpr;
   const ImVec2 p0(a.x + pad + axis_w, a.y + pad + 1.6f * font_h);
   const ImVec2 p1(b.x - pad, b.y - pad - font_h - 4.0f * dpr);
-  auto value = [&](const workflows::SweepRow& r) { return show_sqnr_ ? r.output_sqnr : r.accuracy; };
+  auto value = [&](const workflows::SweepRow& r) { return Shown(r); };
   // Y range: the values with a margin, on round numbers (accuracy: 5-point steps up to 100%).
-  double lo = INFINITY, hi = -INFINITY;
-  for (const workflows::SweepRow& r : rows_)
-    if (r.scope == scope && r.error.empty() && std::isfinite(value(r))) {
-      lo = std::min(lo, value(r));
-      hi = std::max(hi, value(r));
-    }
+  double lo = 0, hi = 0;
+  std::tie(lo, hi) = ShownRange(scope);
   if (!(hi >= lo)) {
     lo = 0;
     hi = show_sqnr_ ? 40 : 1;

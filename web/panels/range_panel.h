@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/session/session.h"
@@ -29,6 +30,10 @@ class RangePanel : public Panel {
  private:
   Status Start();
   void Stop(const std::string& why);
+  // The value shown (accuracy or output SQNR) and its [min, max] over a scope's finite rows
+  // (+inf, -inf when there are none).
+  double Shown(const workflows::SweepRow& r) const;
+  std::pair<double, double> ShownRange(const std::string& scope) const;
   void DrawHeatmap(FrameContext& ctx, const std::string& scope);
   void DrawCurves(FrameContext& ctx, const std::string& scope, float height);
 
